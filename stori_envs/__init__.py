@@ -1,0 +1,29 @@
+"""stori-envs: Gymnasium environments for testing RL agents under the STORI taxonomy of stochasticity.
+
+>>> import gymnasium as gym, stori_envs
+>>> env = stori_envs.make("CartPole-v1", {"stochasticity_type": "3.2", "partial_observation.type": "dropout",
+...                                       "partial_observation.prob": 0.2})
+"""
+
+from __future__ import annotations
+
+import logging
+
+from stori_envs.families import Family, make, register_family
+from stori_envs.registration import registered_envs
+from stori_envs.taxonomy.build import apply_profile
+from stori_envs.taxonomy.profile import Profile
+
+__version__ = "0.1.0"
+__all__ = ["Family", "Profile", "apply_profile", "make", "register_family", "registered_envs", "__version__"]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def _register_all() -> None:
+    from stori_envs import registration
+
+    registration.register_generic()
+
+
+_register_all()

@@ -1,0 +1,1 @@
+"""The STORI taxonomy as environment-agnostic building blocks: profiles, seeded streams and wrappers."""

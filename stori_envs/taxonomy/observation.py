@@ -1,0 +1,210 @@
+"""Type 3.2, induced partial observation, as Gymnasium observation wrappers.
+
+Images: :class:`CropObservation` and :class:`BlackoutObservation`. Vectors: :class:`FeatureMask`,
+:class:`FeatureDropout` and :class:`ObservationNoise`. Each draws from its own ``"observation"``
+stream, returns a fresh array when it alters the observation (never mutating its input) and reports
+``info["stori"]["observation_altered"]``. For image observations ``render()`` returns the observation
+the agent last received, making no new draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from stori_envs.taxonomy.base import StoriWrapper
+from stori_envs.taxonomy.occlusion import Cropper, RegionFiller
+from stori_envs.taxonomy.profile import Region
+from stori_envs.taxonomy.record import stori_record
+
+
+def image_shape(space: gym.Space) -> tuple[int, int, int | None] | None:
+    """(H, W, C or None) if ``space`` is a uint8 image Box of shape (H, W) or (H, W, C), else None."""
+    if isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) in (2, 3):
+        h, w = space.shape[:2]
+        return h, w, (space.shape[2] if len(space.shape) == 3 else None)
+    return None
+
+
+def _require_image(env: gym.Env, kind: str) -> tuple[int, int, int | None]:
+    shape = image_shape(env.observation_space)
+    if shape is None:
+        raise ValueError(f"partial_observation.type: got {kind!r} for observation space "
+                         f"{env.observation_space}; allowed: 'crop' and 'blackout' need a uint8 image Box "
+                         "(H, W) or (H, W, C); use 'mask', 'dropout' or 'noise' for vectors")
+    return shape
+
+
+class _Occlusion(StoriWrapper):
+    """Shared step/reset/render logic: decide with p, alter a copy, remember what the agent saw."""
+
+    stream_name = "observation"
+
+    def __init__(self, env, p: float, *, stori_type="3.2", seed_policy="gymnasium", enabled=True, **constructor_args):
+        super().__init__(env, stori_type=stori_type, seed_policy=seed_policy, enabled=enabled, **constructor_args)
+        self.p = float(p)
+        self._last_obs = None
+
+    def _alter(self, obs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _maybe_alter(self, obs):
+        """The altered observation, or None when this step leaves it as it is (one coin with p)."""
+        return self._alter(obs) if self.rng.random() < self.p else None
+
+    def _observe(self, obs, info):
+        altered = False
+        if self.enabled:
+            new = self._maybe_alter(obs)
+            if new is not None:
+                obs, altered = new, True
+        stori_record(info, self.stori_type)["observation_altered"] = altered
+        self._last_obs = obs
+        return obs
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        return self._observe(obs, info), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        stori_record(info, self.stori_type, action)
+        return self._observe(obs, info), reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode == "rgb_array" and self._last_obs is not None and image_shape(self.observation_space):
+            return self._last_obs.copy()
+        return self.env.render()
+
+
+class CropObservation(_Occlusion):
+    """With probability ``p``, black out half of the image (modes 1-4) or all but a random disc (mode 5).
+
+    The torch (mode 5) draws its centre uniformly over the image's pixels from the same stream.
+    """
+
+    def __init__(self, env: gym.Env, mode: str, p: float, torch_radius: int = 75, **kwargs: Any) -> None:
+        super().__init__(env, p, mode=mode, torch_radius=torch_radius, **kwargs)
+        h, w, _ = _require_image(env, "crop")
+        self.cropper = Cropper(mode, h, w, torch_radius)
+
+    def _alter(self, obs):
+        return self.cropper.apply(obs, self.rng)
+
+
+class BlackoutObservation(_Occlusion):
+    """With probability ``p``, fill fixed rectangles (``regions``) with their colours."""
+
+    def __init__(self, env: gym.Env, regions: Sequence[Region], p: float, **kwargs: Any) -> None:
+        super().__init__(env, p, regions=regions, **kwargs)
+        h, w, c = _require_image(env, "blackout")
+        self.filler = RegionFiller(regions, h, w, c, env.observation_space.dtype)
+
+    def _alter(self, obs):
+        return self.filler.apply(obs)
+
+
+def _vector_space(env: gym.Env, kind: str) -> spaces.Box:
+    space = env.observation_space
+    if not (isinstance(space, spaces.Box) and len(space.shape) == 1 and np.issubdtype(space.dtype, np.floating)):
+        raise ValueError(f"partial_observation.type: got {kind!r} for observation space {space}; allowed: "
+                         "'mask', 'dropout' and 'noise' need a 1-D float Box; use 'crop' or 'blackout' for images")
+    return space
+
+
+def _feature_index(features: Sequence[int] | None, size: int) -> np.ndarray:
+    if features is None:
+        return np.arange(size)
+    bad = [f for f in features if not 0 <= f < size]
+    if bad:
+        raise ValueError(f"partial_observation.features: got {list(features)!r}; allowed: indices in [0, {size - 1}]")
+    return np.asarray(sorted(set(features)), dtype=np.intp)
+
+
+class _VectorHiding(_Occlusion):
+    """Hide features (set them to ``fill`` clipped into the space) and optionally append a 0/1 mask."""
+
+    def __init__(self, env, p, features, fill, append_mask, kind, **kwargs):
+        super().__init__(env, p, features=features, fill=fill, append_mask=append_mask, **kwargs)
+        space = _vector_space(env, kind)
+        n = space.shape[0]
+        self.features = _feature_index(features, n)
+        self._fill = np.clip(np.full(n, fill, dtype=space.dtype), space.low, space.high)
+        self.append_mask = append_mask
+        self._all_seen = np.ones(n, dtype=space.dtype)
+        if append_mask:
+            self.observation_space = spaces.Box(
+                np.concatenate([space.low, np.zeros(n, space.dtype)]),
+                np.concatenate([space.high, np.ones(n, space.dtype)]),
+                dtype=space.dtype,
+            )
+
+    def _hidden(self) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _alter(self, obs):
+        hidden = self._hidden()
+        out = obs.copy()
+        out[hidden] = self._fill[hidden]
+        if self.append_mask:
+            seen = self._all_seen.copy()
+            seen[hidden] = 0
+            return np.concatenate([out, seen])
+        return out
+
+    def _observe(self, obs, info):
+        obs = super()._observe(obs, info)
+        if self.append_mask and obs.shape[0] != self.observation_space.shape[0]:
+            obs = np.concatenate([obs, self._all_seen])
+            self._last_obs = obs
+        return obs
+
+
+class FeatureMask(_VectorHiding):
+    """With probability ``p`` (1 for always), hide a fixed subset of features."""
+
+    def __init__(self, env: gym.Env, features: Sequence[int] | None, p: float = 1.0, fill: float = 0.0,
+                 append_mask: bool = False, **kwargs: Any) -> None:
+        super().__init__(env, p, features, fill, append_mask, "mask", **kwargs)
+
+    def _hidden(self):
+        return self.features
+
+
+class FeatureDropout(_VectorHiding):
+    """Hide each of ``features`` (all by default) independently with probability ``p`` every step."""
+
+    def __init__(self, env: gym.Env, p: float, features: Sequence[int] | None = None, fill: float = 0.0,
+                 append_mask: bool = False, **kwargs: Any) -> None:
+        super().__init__(env, 1.0, features, fill, append_mask, "dropout", **kwargs)
+        self._saved_kwargs["p"] = p
+        self.dropout_p = float(p)
+
+    def _maybe_alter(self, obs):
+        # One uniform per feature per step instead of the base class's single coin.
+        self._drop = self.features[self.rng.random(self.features.shape[0]) < self.dropout_p]
+        return self._alter(obs) if self._drop.size else None
+
+    def _hidden(self):
+        return self._drop
+
+
+class ObservationNoise(_Occlusion):
+    """With probability ``p`` per step, add N(0, std²) noise to ``features`` (all by default), clipped to bounds."""
+
+    def __init__(self, env: gym.Env, std: float, p: float = 1.0, features: Sequence[int] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(env, p, std=std, features=features, **kwargs)
+        space = _vector_space(env, "noise")
+        self.features = _feature_index(features, space.shape[0])
+        self.std = float(std)
+        self._low, self._high = space.low, space.high
+
+    def _alter(self, obs):
+        out = obs.copy()
+        out[self.features] += self.rng.normal(0.0, self.std, self.features.shape[0]).astype(out.dtype)
+        return np.clip(out, self._low, self._high)

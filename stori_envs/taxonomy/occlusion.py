@@ -1,0 +1,100 @@
+"""Image occlusions of type 3.2 as plain array operations, shared by the generic wrappers and Atari.
+
+Everything that can be precomputed is: crop slices per mode, and for the "torch" a boolean table of
+size (2H-1)x(2W-1) marking pixels farther than the radius from its centre, whose HxW window at
+offset (H-1-cy, W-1-cx) is the mask for centre (cx, cy). No per-frame square roots, no pixel loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from stori_envs.taxonomy.profile import Region
+
+CROP_DESCRIPTIONS = {
+    "0": "no crop",
+    "1": "left half hidden",
+    "2": "right half hidden",
+    "3": "top half hidden",
+    "4": "bottom half hidden",
+    "5": "torch: only a disc of the torch radius around a random centre stays visible",
+}
+
+
+class Cropper:
+    """Crop mode 0-5 of the STORI taxonomy on images of shape (H, W) or (H, W, C); fill is black (0)."""
+
+    def __init__(self, mode: str, height: int, width: int, torch_radius: int = 75) -> None:
+        if mode not in CROP_DESCRIPTIONS:
+            raise ValueError(f"partial_observation.mode: got {mode!r}; allowed crop modes: "
+                             + ", ".join(CROP_DESCRIPTIONS))
+        self.mode, self.height, self.width = mode, height, width
+        h2, w2 = height // 2, width // 2
+        self._slice = {
+            "1": (slice(None), slice(0, w2)),
+            "2": (slice(None), slice(w2, width)),
+            "3": (slice(0, h2), slice(None)),
+            "4": (slice(h2, height), slice(None)),
+        }.get(mode)
+        self._outside = None
+        if mode == "5":
+            ys = np.arange(-(height - 1), height)[:, None]
+            xs = np.arange(-(width - 1), width)[None, :]
+            self._outside = (xs * xs + ys * ys) > torch_radius * torch_radius
+
+    @property
+    def random(self) -> bool:
+        """Whether the crop draws a random centre (the torch)."""
+        return self.mode == "5"
+
+    def torch_mask(self, cx: int, cy: int) -> np.ndarray:
+        """Boolean (H, W) mask of the pixels hidden by a torch centred at pixel (cx, cy)."""
+        oy, ox = self.height - 1 - cy, self.width - 1 - cx
+        return self._outside[oy:oy + self.height, ox:ox + self.width]
+
+    def apply(self, obs: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Return a new array with the crop applied (``obs`` is not modified). The torch needs ``rng``."""
+        if self.mode == "0":
+            return obs.copy()
+        out = obs.copy()
+        if self._slice is not None:
+            out[self._slice] = 0
+        else:
+            cx, cy = int(rng.integers(self.width)), int(rng.integers(self.height))
+            out[self.torch_mask(cx, cy)] = 0
+        return out
+
+
+class RegionFiller:
+    """Fill inclusive rectangles with their colours; precomputes slices and colour arrays once."""
+
+    def __init__(self, regions: Sequence[Region], height: int, width: int, channels: int | None,
+                 dtype=np.uint8) -> None:
+        self._fills = []
+        for i, r in enumerate(regions):
+            if r.x1 >= width or r.y1 >= height:
+                raise ValueError(f"partial_observation.regions[{i}]: got {r.to_list()!r}; allowed: "
+                                 f"x in [0, {width - 1}], y in [0, {height - 1}]")
+            if channels is None:
+                if len(r.color) != 1 and len(set(r.color)) != 1:
+                    raise ValueError(f"partial_observation.regions[{i}].color: got {list(r.color)!r}; "
+                                     "allowed: one gray value for a gray image")
+                color = np.asarray(r.color[0], dtype=dtype)
+            else:
+                color = np.asarray(r.color if len(r.color) == channels else r.color * channels, dtype=dtype)
+                if color.shape != (channels,):
+                    raise ValueError(f"partial_observation.regions[{i}].color: got {list(r.color)!r}; "
+                                     f"allowed: 1 or {channels} values")
+            self._fills.append(((slice(r.y0, r.y1 + 1), slice(r.x0, r.x1 + 1)), color))
+
+    def fill_(self, frame: np.ndarray) -> None:
+        """Fill the regions of ``frame`` in place (callers pass their own fresh copy)."""
+        for index, color in self._fills:
+            frame[index] = color
+
+    def apply(self, obs: np.ndarray) -> np.ndarray:
+        out = obs.copy()
+        self.fill_(out)
+        return out

@@ -1,0 +1,36 @@
+"""``info["stori"]``: the facts of each step, written by the wrappers that know them.
+
+Keys, always present on every ``step`` and ``reset`` of a stori environment:
+
+=====================  ==============================================================
+``type``               the profile's stochasticity type id (``"2.2"`` for a drift stack)
+``concept``            1 (default environment) or 2 (the drift's secondary concept)
+``action``             the action the agent chose (``None`` on reset)
+``executed_action``    the action the environment executed (differs under type 1)
+``action_replaced``    whether type 1 replaced the action this step
+``event``              whether a type 2.1 event fired this step
+``observation_altered`` whether type 3.2 hid or changed part of this observation
+=====================  ==============================================================
+
+Families add their own keys (e.g. ``events``, ``reward_correction`` for Atari games).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def stori_record(info: dict[str, Any], stori_type: str, action: Any = None) -> dict[str, Any]:
+    """Return ``info["stori"]``, creating it with every key at its neutral value if absent."""
+    rec = info.get("stori")
+    if rec is None:
+        rec = info["stori"] = {
+            "type": stori_type,
+            "concept": 1,
+            "action": action,
+            "executed_action": action,
+            "action_replaced": False,
+            "event": False,
+            "observation_altered": False,
+        }
+    return rec

@@ -20,10 +20,18 @@ __all__ = ["Family", "Profile", "apply_profile", "make", "register_family", "reg
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
+# Each family module registers its Gymnasium ids in ``register()``.
+_FAMILY_MODULES = ("stori_envs.atari", "stori_envs.medical")
+
+
 def _register_all() -> None:
+    import importlib
+
     from stori_envs import registration
 
     registration.register_generic()
+    for name in _FAMILY_MODULES:
+        importlib.import_module(name).register()
 
 
 _register_all()

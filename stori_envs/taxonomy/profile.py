@@ -573,8 +573,8 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any], *, override: bool, pa
         if key in merged and isinstance(merged[key], Mapping) and isinstance(value, Mapping):
             merged[key] = _merge(dict(merged[key]), value, override=override, path=where + ".")
         elif key in merged and not override and str(merged[key]) != str(value):
-            raise ValueError(f"{where}: given twice with different values ({merged[key]!r} and {value!r}); "
-                             "allowed: one value, nested or dotted")
+            raise ValueError(f"{where}: got {merged[key]!r} and {value!r} (given twice, nested and dotted); "
+                             "allowed: one value, or the same value in both forms")
         else:
             merged[key] = value
     return merged

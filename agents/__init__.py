@@ -1,0 +1,1 @@
+"""Baseline agents of stori-envs behind one interface."""

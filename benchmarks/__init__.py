@@ -1,0 +1,1 @@
+"""Benchmarks of stori-envs: throughput, evaluation loops, results stores and leaderboards."""

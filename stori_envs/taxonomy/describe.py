@@ -1,0 +1,58 @@
+"""Plain-language descriptions of what each setting of a profile does (for ``stori-envs describe``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stori_envs.taxonomy.profile import TYPE_NAMES, Profile
+
+KNOBS: dict[str, str] = {
+    "stochasticity_type": "which STORI type this environment shows",
+    "intrinsic_stochasticity.action_dependent.stochastic_action_prob":
+        "probability that the executed action is replaced by a uniform random one",
+    "intrinsic_stochasticity.action_dependent.allowed_actions": "the actions a replacement is drawn from (all if unset)",
+    "intrinsic_stochasticity.action_dependent.random_action_set": "a family's named set of replacement actions",
+    "intrinsic_stochasticity.action_independent_random.mode": "which random event fires (family-specific mode id)",
+    "intrinsic_stochasticity.action_independent_random.random_stochasticity_prob":
+        "probability that the event fires when it can",
+    "intrinsic_stochasticity.action_independent_random.perturbation_scale":
+        "std of the Gaussian push of the state_perturbation event",
+    "intrinsic_stochasticity.action_independent_concept_drift.temporal_mode":
+        "sudden: concept 2 from step T on; cyclic: concept 2 in odd periods of T steps",
+    "intrinsic_stochasticity.action_independent_concept_drift.temporal_threshold": "T, in agent steps",
+    "intrinsic_stochasticity.action_independent_concept_drift.secondary_concept_type":
+        "the type (1, 2.1 or 3.2) that concept 2 applies, configured by its own section",
+    "intrinsic_stochasticity.action_independent_concept_drift.skip": "legacy key of the original release; ignored",
+    "partial_observation.type": "how the observation is degraded: crop, blackout, ram, mask, dropout or noise",
+    "partial_observation.mode": "which crop, blackout region set or RAM peek (family-specific mode id)",
+    "partial_observation.prob": "probability per observation that it is degraded (per feature for dropout)",
+    "partial_observation.torch_radius": "radius in pixels of the visible disc of crop mode 5",
+    "partial_observation.regions": "rectangles [x0, x1, y0, y1, colour] a generic blackout fills",
+    "partial_observation.features": "indices of the vector features that mask/dropout/noise touch (all if unset)",
+    "partial_observation.noise_std": "std of the additive Gaussian noise",
+    "partial_observation.fill": "value a hidden feature reads (clipped into the space)",
+    "partial_observation.append_mask": "append one 0/1 'observed' flag per feature to the observation",
+}
+
+_SECTIONS = {
+    "1": "intrinsic_stochasticity.action_dependent.",
+    "2.1": "intrinsic_stochasticity.action_independent_random.",
+    "2.2": "intrinsic_stochasticity.action_independent_concept_drift.",
+    "3.2": "partial_observation.",
+}
+
+
+def describe_profile(profile: Profile) -> list[tuple[str, Any, str]]:
+    """(flat key, value, meaning) of every setting that the profile's type (and drift secondary) reads."""
+    flat = profile.to_flat()
+    types = [profile.stochasticity_type]
+    if profile.stochasticity_type == "2.2":
+        types.append(profile.drift.secondary_concept_type)
+    rows = [("stochasticity_type", profile.stochasticity_type, TYPE_NAMES[profile.stochasticity_type])]
+    for t in types:
+        prefix = _SECTIONS.get(t)
+        if prefix is None:
+            continue
+        rows += [(k, v, KNOBS.get(k, "")) for k, v in flat.items() if k.startswith(prefix) and v is not None]
+    rows += [(k, v, "semantics row (docs/taxonomy.md)") for k, v in flat.items() if k.startswith("semantics.")]
+    return rows

@@ -44,7 +44,10 @@ def action_sampler(space: gym.Space, allowed: Sequence[int] | None = None) -> Ac
         low, high, dtype = space.low, space.high, space.dtype
         if np.issubdtype(dtype, np.integer):
             return lambda rng: rng.integers(low, high, endpoint=True).astype(dtype)
-        return lambda rng: np.clip(rng.uniform(low, high), low, high).astype(dtype)
+        # One fused draw in the space's dtype; the clip guards against rounding up to just above high.
+        width, shape = (high - low).astype(dtype), space.shape
+        draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+        return lambda rng: np.minimum(low + width * rng.random(shape, dtype=draw_dtype), high).astype(dtype, copy=False)
     private = copy.deepcopy(space)
 
     def sample(rng: np.random.Generator) -> Any:

@@ -45,7 +45,7 @@ class _Occlusion(StoriWrapper):
     stream_name = "observation"
 
     def __init__(self, env, p: float, *, stori_type="3.2", seed_policy="gymnasium", enabled=True, **constructor_args):
-        super().__init__(env, stori_type=stori_type, seed_policy=seed_policy, enabled=enabled, **constructor_args)
+        super().__init__(env, stori_type=stori_type, seed_policy=seed_policy, enabled=enabled, p=p, **constructor_args)
         self.p = float(p)
         self._last_obs = None
 
@@ -126,42 +126,44 @@ def _feature_index(features: Sequence[int] | None, size: int) -> np.ndarray:
 
 
 class _VectorHiding(_Occlusion):
-    """Hide features (set them to ``fill`` clipped into the space) and optionally append a 0/1 mask."""
+    """Hide features (they read ``fill``, clipped into the space) and optionally append a 0/1 "observed" mask.
+
+    Subclasses return the boolean "hidden" vector of a step from :meth:`_hidden` (None: nothing hidden).
+    """
 
     def __init__(self, env, p, features, fill, append_mask, kind, **kwargs):
         super().__init__(env, p, features=features, fill=fill, append_mask=append_mask, **kwargs)
         space = _vector_space(env, kind)
         n = space.shape[0]
         self.features = _feature_index(features, n)
+        self._selected = np.zeros(n, dtype=bool)
+        self._selected[self.features] = True
         self._fill = np.clip(np.full(n, fill, dtype=space.dtype), space.low, space.high)
+        self._dtype = space.dtype
         self.append_mask = append_mask
-        self._all_seen = np.ones(n, dtype=space.dtype)
         if append_mask:
             self.observation_space = spaces.Box(
                 np.concatenate([space.low, np.zeros(n, space.dtype)]),
                 np.concatenate([space.high, np.ones(n, space.dtype)]),
                 dtype=space.dtype,
             )
+            self._nothing_hidden = np.zeros(n, dtype=bool)
 
-    def _hidden(self) -> np.ndarray:  # pragma: no cover - abstract
+    def _hidden(self) -> np.ndarray | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _alter(self, obs):
+    def _maybe_alter(self, obs):
         hidden = self._hidden()
-        out = obs.copy()
-        out[hidden] = self._fill[hidden]
-        if self.append_mask:
-            seen = self._all_seen.copy()
-            seen[hidden] = 0
-            return np.concatenate([out, seen])
-        return out
+        if hidden is None:
+            return None
+        out = np.where(hidden, self._fill, obs)
+        return np.concatenate((out, ~hidden), dtype=self._dtype) if self.append_mask else out
 
     def _observe(self, obs, info):
-        obs = super()._observe(obs, info)
-        if self.append_mask and obs.shape[0] != self.observation_space.shape[0]:
-            obs = np.concatenate([obs, self._all_seen])
-            self._last_obs = obs
-        return obs
+        out = super()._observe(obs, info)
+        if self.append_mask and out is obs:  # nothing hidden this step: every feature observed
+            out = self._last_obs = np.concatenate((obs, ~self._nothing_hidden), dtype=self._dtype)
+        return out
 
 
 class FeatureMask(_VectorHiding):
@@ -172,7 +174,7 @@ class FeatureMask(_VectorHiding):
         super().__init__(env, p, features, fill, append_mask, "mask", **kwargs)
 
     def _hidden(self):
-        return self.features
+        return self._selected if self.rng.random() < self.p else None
 
 
 class FeatureDropout(_VectorHiding):
@@ -180,17 +182,17 @@ class FeatureDropout(_VectorHiding):
 
     def __init__(self, env: gym.Env, p: float, features: Sequence[int] | None = None, fill: float = 0.0,
                  append_mask: bool = False, **kwargs: Any) -> None:
-        super().__init__(env, 1.0, features, fill, append_mask, "dropout", **kwargs)
-        self._saved_kwargs["p"] = p
-        self.dropout_p = float(p)
-
-    def _maybe_alter(self, obs):
-        # One uniform per feature per step instead of the base class's single coin.
-        self._drop = self.features[self.rng.random(self.features.shape[0]) < self.dropout_p]
-        return self._alter(obs) if self._drop.size else None
+        super().__init__(env, p, features, fill, append_mask, "dropout", **kwargs)
+        self._all = bool(self._selected.all())
 
     def _hidden(self):
-        return self._drop
+        # One uniform per selected feature per step.
+        if self._all:
+            hidden = self.rng.random(self._selected.shape[0]) < self.p
+        else:
+            hidden = np.zeros_like(self._selected)
+            hidden[self.features] = self.rng.random(self.features.shape[0]) < self.p
+        return hidden if np.count_nonzero(hidden) else None  # count_nonzero: far cheaper than any() on tiny arrays
 
 
 class ObservationNoise(_Occlusion):
@@ -201,10 +203,18 @@ class ObservationNoise(_Occlusion):
         super().__init__(env, p, std=std, features=features, **kwargs)
         space = _vector_space(env, "noise")
         self.features = _feature_index(features, space.shape[0])
+        self._all = self.features.shape[0] == space.shape[0]
         self.std = float(std)
         self._low, self._high = space.low, space.high
+        self._bounded = bool(np.isfinite(space.low).any() or np.isfinite(space.high).any())
 
     def _alter(self, obs):
-        out = obs.copy()
-        out[self.features] += self.rng.normal(0.0, self.std, self.features.shape[0]).astype(out.dtype)
-        return np.clip(out, self._low, self._high)
+        noise = self.rng.standard_normal(self.features.shape[0]) * self.std
+        if self._all:
+            out = obs + noise.astype(obs.dtype, copy=False)
+        else:
+            out = obs.copy()
+            out[self.features] += noise.astype(out.dtype, copy=False)
+        if self._bounded:  # maximum/minimum in place: np.clip costs more on small vectors
+            np.minimum(np.maximum(out, self._low, out=out), self._high, out=out)
+        return out

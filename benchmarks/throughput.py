@@ -1,0 +1,173 @@
+"""Steps per second of every stochasticity type against the bare environment, side by side in one run.
+
+Each case steps the same environment with the same pre-drawn actions (resets included); cases are
+timed round-robin (interleaved) and the best of ``--repeats`` is kept, so ratios are robust to load.
+The added cost per step is ``time(type) - time(bare)``. Families add their cases through
+``benchmarks.cases_<family>.cases()`` (MedSepsis); Atari has its own script (frames, not steps).
+
+    python -m benchmarks.throughput              # writes docs/benchmarks/throughput.md and prints it
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import stori_envs
+from benchmarks.common import Case, best, command_line, machine_description, markdown_table, time_interleaved
+
+logger = logging.getLogger(__name__)
+
+A = "intrinsic_stochasticity.action_dependent."
+E = "intrinsic_stochasticity.action_independent_random."
+D = "intrinsic_stochasticity.action_independent_concept_drift."
+P = "partial_observation."
+
+# name -> profile; the first rows are the ones with the 5 µs target.
+GENERIC_PROFILES: dict[str, dict | None] = {
+    "3.1 default": None,
+    "1 action p=0.3": {"stochasticity_type": "1", A + "stochastic_action_prob": 0.3},
+    "2.1 reward_cancel p=0.3": {"stochasticity_type": "2.1", E + "mode": "reward_cancel",
+                                E + "random_stochasticity_prob": 0.3},
+    "2.1 state_perturbation p=0.3": {"stochasticity_type": "2.1", E + "mode": "state_perturbation",
+                                     E + "random_stochasticity_prob": 0.3},
+    "2.2 sudden T=50 -> 1": {"stochasticity_type": "2.2", D + "temporal_mode": "sudden", D + "temporal_threshold": 50,
+                             D + "secondary_concept_type": "1", A + "stochastic_action_prob": 0.3},
+    "2.2 cyclic T=20 -> 3.2 dropout": {"stochasticity_type": "2.2", D + "temporal_mode": "cyclic",
+                                       D + "temporal_threshold": 20, D + "secondary_concept_type": "3.2",
+                                       P + "type": "dropout", P + "prob": 0.3},
+    "3.2 mask": {"stochasticity_type": "3.2", P + "type": "mask", P + "prob": 1.0, P + "features": [1, 3]},
+    "3.2 dropout p=0.3": {"stochasticity_type": "3.2", P + "type": "dropout", P + "prob": 0.3},
+    "3.2 dropout p=0.3 + mask": {"stochasticity_type": "3.2", P + "type": "dropout", P + "prob": 0.3,
+                                 P + "append_mask": True},
+    "3.2 noise": {"stochasticity_type": "3.2", P + "type": "noise", P + "prob": 1.0, P + "noise_std": 0.05},
+    "0 state": {"stochasticity_type": "0"},
+}
+TARGET_US = 5.0
+TARGET_TYPES = ("3.1", "1 ", "2.1", "2.2", "3.2 mask", "3.2 dropout", "3.2 noise")
+
+
+def stepping_case(name: str, env: gym.Env, actions: np.ndarray, group: str) -> Case:
+    """A case stepping ``env`` through ``actions`` (cycled), resetting when an episode ends."""
+    env.reset(seed=0)
+    state = {"i": 0}
+
+    def run(n: int) -> None:
+        step, reset = env.step, env.reset
+        i = state["i"]
+        for _ in range(n):
+            _, _, terminated, truncated, _ = step(actions[i % len(actions)])
+            i += 1
+            if terminated or truncated:
+                reset()
+        state["i"] = i
+
+    return Case(name, run, group)
+
+
+class NullEnv(gym.Env):
+    """A 4-feature environment whose step costs almost nothing: isolates the wrappers' own overhead."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self._obs = np.zeros(4, np.float32)
+        self._t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t = 0
+        return self._obs, {}
+
+    def step(self, action):
+        self._t += 1
+        return self._obs, 1.0, False, self._t >= 500, {}
+
+
+NULL = "null env (pure overhead)"
+
+
+def make_base(env_id: str) -> gym.Env:
+    return NullEnv() if env_id == NULL else gym.make(env_id)
+
+
+def generic_cases(env_id: str) -> list[Case]:
+    probe = make_base(env_id)
+    probe.action_space.seed(0)
+    actions = np.array([probe.action_space.sample() for _ in range(4096)])
+    cases = [stepping_case("bare", make_base(env_id), actions, env_id)]
+    for name, profile in GENERIC_PROFILES.items():
+        if env_id == NULL and name.startswith(("2.1 state", "0 ")):
+            continue  # the null env has no simulator state
+        cases.append(stepping_case(name, stori_envs.make(make_base(env_id), profile), actions, env_id))
+    return cases
+
+
+def family_cases() -> list[Case]:
+    """Cases contributed by families (``benchmarks/cases_<family>.py`` with ``cases()``)."""
+    found = []
+    for path in sorted(Path(__file__).parent.glob("cases_*.py")):
+        found += importlib.import_module(f"benchmarks.{path.stem}").cases()
+    return found
+
+
+def report(groups: dict[str, list[Case]], results: dict[str, dict[str, list[float]]], args) -> str:
+    lines = [
+        "Machine: " + machine_description(),
+        f"Command: `{command_line()}` ({args.steps} steps per case, best of {args.repeats} interleaved rounds)",
+        "",
+    ]
+    for group, cases in groups.items():
+        times = results[group]
+        base_name = "bare" if "bare" in times else cases[0].name
+        base = best(times[base_name])
+        rows = []
+        for case in cases:
+            t = best(times[case.name])
+            added = (t - base) * 1e6
+            target = ""
+            if group in args.envs and case.name != "bare" and case.name.startswith(TARGET_TYPES):
+                target = "yes" if added <= TARGET_US else "NO"
+            rows.append([case.name, f"{1 / t:,.0f}", f"{t * 1e6:.2f}", f"{added:+.2f}", f"{t / base:.2f}x", target])
+        lines += [f"### {group}", "",
+                  markdown_table(["case", f"{cases[0].unit}/s", "µs per step", "added µs", "ratio",
+                                  f"≤ {TARGET_US:g} µs"], rows), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=[NULL, "CartPole-v1", "InvertedPendulum-v5"])
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-families", action="store_true", help="skip the family cases (MedSepsis)")
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/throughput.md"))
+    args = parser.parse_args(argv)
+
+    groups: dict[str, list[Case]] = {env_id: generic_cases(env_id) for env_id in args.envs}
+    if not args.no_families:
+        for case in family_cases():
+            groups.setdefault(case.group or "family", []).append(case)
+    results = {}
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with the media/test extras
+        tqdm = None
+    items = list(groups.items())
+    for group, cases in (tqdm(items, desc="throughput") if tqdm else items):
+        results[group] = time_interleaved(cases, args.steps, args.repeats)
+    text = report(groups, results, args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

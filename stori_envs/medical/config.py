@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from stori_envs.taxonomy.drift import SWITCHES
+from stori_envs.taxonomy.seeding import SEED_POLICIES
+
 #: The six physiological safety boundaries, in the fixed order of ``info["cost_vector"]``.
 COST_NAMES = ("hypotension", "hypoxemia", "oliguria", "hyperlactatemia", "fluid_overload", "vasopressor_excess")
 REWARD_MODES = ("sofa", "survival", "map")
@@ -22,6 +25,7 @@ DRIFT_CONCEPTS = ("resistant_strain", "frail_cohort", "1", "2.1", "3.2")
 DRIFT_CLOCKS = ("global", "episode")
 TEMPORAL_MODES = ("sudden", "cyclic")
 MISSING_MODES = ("schedule", "mcar", "mnar")
+
 #: Charted (maskable) features, in the order of the 6-bit mask block and of observation indices 0-5.
 MEASURED = ("map", "hr", "spo2", "lactate", "urine", "creatinine")
 PRESETS = ("ogsrl_sepsis", "ogsrl_hypotension")
@@ -145,7 +149,8 @@ class Drift(_Block):
 
     ``sudden``: t >= ``threshold``; ``cyclic``: floor(t / ``threshold``) is odd. The ``global`` clock counts
     steps across episodes (restarted on construction, on ``reset(seed=...)`` and by
-    ``options={"global_step": n}``); the ``episode`` clock restarts at every reset. ``concept`` is what
+    ``options={"global_step": n}``); the ``episode`` clock restarts at every reset. ``switch="T-1"``
+    reproduces the original STORI release's off-by-one for ``sudden``. ``concept`` is what
     concept 2 is: ``resistant_strain`` (EC50 x2, capillary leak x1.5, antibiotic kill x0.5, for every
     step in concept 2), ``frail_cohort`` (patients admitted in concept 2 are older and more comorbid:
     needs the global clock) or a STORI type ``"1"``, ``"2.1"``, ``"3.2"`` whose block is switched on in
@@ -156,6 +161,7 @@ class Drift(_Block):
     temporal_mode: str = "sudden"
     threshold: int = 9000
     clock: str = "global"
+    switch: str = "T"
     _path = "drift"
 
     def __post_init__(self) -> None:
@@ -167,6 +173,7 @@ class Drift(_Block):
         self._set("temporal_mode", _choice(f"{p}.temporal_mode", self.temporal_mode, TEMPORAL_MODES))
         self._set("threshold", _int(f"{p}.threshold", self.threshold))
         self._set("clock", _choice(f"{p}.clock", self.clock, DRIFT_CLOCKS))
+        self._set("switch", _choice(f"{p}.switch", self.switch, SWITCHES))
         if self.concept == "frail_cohort" and self.clock != "global":
             raise _fail(f"{p}.clock", self.clock, "'global' with concept 'frail_cohort' (a cohort changes between "
                         "admissions; on the episode clock every admission is in concept 1)")
@@ -317,6 +324,8 @@ class MedSepsisConfig(_Block):
     ``noise_scale`` scales measurement noise (type 3.1; 0 = noise-free charts), ``process_noise``
     scales the physiological noise (0 and 0 make the simulator deterministic given the patient).
     ``cost_limit`` None means the clinician tier's mean episode cost under these weights.
+    ``seed_policy="first_reset"`` seeds on the first seeded reset only (later seeds are ignored, for
+    harnesses that pass the same seed every episode); ``"gymnasium"`` re-seeds on every seeded reset.
     """
 
     reward_mode: str = "sofa"
@@ -328,6 +337,7 @@ class MedSepsisConfig(_Block):
     death_penalty: float = 0.0
     expose_latent: bool = False
     cost_limit: float | None = None
+    seed_policy: str = "gymnasium"
     dosing_error: DosingError | None = None
     adverse_events: AdverseEvents | None = None
     drift: Drift | None = None
@@ -355,6 +365,7 @@ class MedSepsisConfig(_Block):
             raise _fail("expose_latent", self.expose_latent, "True or False")
         if self.cost_limit is not None:
             self._set("cost_limit", _number("cost_limit", self.cost_limit, 0.0))
+        self._set("seed_policy", _choice("seed_policy", self.seed_policy, SEED_POLICIES))
         self._set("dosing_error", DosingError.parse(self.dosing_error))
         self._set("adverse_events", AdverseEvents.parse(self.adverse_events))
         self._set("drift", Drift.parse(self.drift))

@@ -1,0 +1,310 @@
+"""``MedSepsis``: a continuous-state sepsis simulator with physiological safety costs (Gymnasium env).
+
+One episode is one ICU admission: a patient with hidden physiology and per-patient parameters is
+drawn at reset, the agent doses IV fluid and a vasopressor every 4 h (or 1 h) for up to 72 h, and the
+episode ends in death or discharge (``terminated``) or at the horizon (``truncated``). Observations
+are noisy vitals and labs in physical units; the reward and the six 0/1 safety costs are computed
+on the true next state with the public rules of :mod:`stori_envs.medical.costs`.
+
+Randomness: ``reset(seed=s)`` fixes a base seed; the k-th episode after it draws every stream from
+``SeedSequence(s, spawn_key=(k, crc32(stream name)))``. So one patient's streams depend only on
+(s, k), never on how long earlier episodes lasted or on which other knobs are enabled; two policies
+run on the same seed meet the same patients with the same noise (common random numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from stori_envs.medical import calibrated
+from stori_envs.medical.config import COST_NAMES, MEASURED, VASO_MAX, MedSepsisConfig
+from stori_envs.medical.costs import cost_vector, death_hazard, map_reward, sofa_reward, weighted_cost
+from stori_envs.medical.physiology import (
+    N_LATENT,
+    SUBSTEP_HOURS,
+    VASO_EPS,
+    Patient,
+    State,
+    heart_rate,
+    integrate,
+    mean_arterial_pressure,
+    sample_patient,
+    sofa_score,
+    spo2,
+)
+from stori_envs.medical.taxonomy import (
+    AdverseEventsKnob,
+    DosingErrors,
+    DriftSchedule,
+    MissingCharts,
+    apply_events,
+)
+from stori_envs.taxonomy.record import stori_record
+from stori_envs.taxonomy.seeding import make_stream
+
+logger = logging.getLogger(__name__)
+
+_N_MEASURED = len(MEASURED)
+_NO_ACTION = (-1.0, -1.0)  # zero doses: the "previous action" at admission
+
+
+def clinician_cost_limit(config: MedSepsisConfig) -> float:
+    """The clinician tier's mean undiscounted episode cost under ``config``'s weights (shipped calibration)."""
+    return float(np.dot(calibrated.CLINICIAN_EPISODE_COSTS[config.dt_hours], config.weights))
+
+
+class MedSepsisEnv(gym.Env):
+    """The MedSepsis simulator. Build with ``gym.make("stori/MedSepsis-v0", **config_fields)``.
+
+    Keyword arguments: ``config`` (a :class:`MedSepsisConfig` or dict), ``preset`` (``"ogsrl_sepsis"``,
+    ``"ogsrl_hypotension"``) and any :class:`MedSepsisConfig` field as an override, e.g.
+    ``reward_mode="survival"``, ``dosing_error={"p_err": 0.1}``, ``missing={"mode": "mcar"}``.
+
+    Observation (float32): MAP, HR, SpO2, lactate, urine (mL/kg/h over the last step), creatinine,
+    cumulative fluid balance, charted SOFA, age, weight, hours in ICU, previous chosen action (2),
+    then a 6-bit "measured" mask when type 3.2 can be on. Action: Box([-1, -1], [1, 1]) mapping to
+    IV fluid 0-2000 mL per 4 h and norepinephrine 0-1 µg/kg/min (out-of-box actions are clipped).
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, config: MedSepsisConfig | dict | None = None, *, preset: str | None = None,
+                 render_mode: str | None = None, **overrides: Any) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode: got {render_mode!r}; allowed: None (MedSepsis has no renderer)")
+        self.config = c = MedSepsisConfig.make(config, preset=preset, **overrides)
+        self.params = c.params
+        self.render_mode = None
+        low, high = c.observation_bounds()
+        self._low = np.asarray(low, dtype=np.float32)
+        self._high = np.asarray(high, dtype=np.float32)
+        self.observation_space = spaces.Box(self._low, self._high, dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+        self.horizon = c.horizon
+        self.dt_hours = c.dt_hours
+        self.cost_limit = c.cost_limit if c.cost_limit is not None else clinician_cost_limit(c)
+        self._weights = np.asarray(c.weights, dtype=np.float64)
+        self._n_sub = int(round(c.dt_hours / SUBSTEP_HOURS))
+        self._lo, self._hi = self._low.tolist(), self._high.tolist()
+        self._has_mask = c.block("3.2") is not None
+
+        drift = c.drift
+        self._drift = DriftSchedule(drift) if drift is not None else None
+        switched = drift.concept if drift is not None else None  # the knob drift turns on in concept 2
+        self._dosing = DosingErrors(c.block("1"), self.action_space, switched != "1") if c.block("1") else None
+        self._events = (AdverseEventsKnob(c.block("2.1"), c.dt_hours, switched != "2.1")
+                        if c.block("2.1") else None)
+        self._missing = MissingCharts(c.block("3.2"), switched != "3.2") if c.block("3.2") else None
+        self._switched = {"1": self._dosing, "2.1": self._events, "3.2": self._missing}.get(switched)
+        self.stori_type = self._type_id()
+
+        self._entropy: int | None = None
+        self._episode = 0
+        self._clock = 0  # drift's global clock
+        self._patient: Patient | None = None
+        self._resistant: Patient | None = None
+        self._state: State | None = None
+        self._t = 0
+        self._done = True
+
+    # -- public views ------------------------------------------------------------------------------
+    @property
+    def drift_components(self) -> tuple:
+        """The knobs that concept drift switches (for tools that inspect stacks, as the core's drift does)."""
+        return () if self._switched is None else (self._switched,)
+
+    @property
+    def global_step(self) -> int:
+        """The drift's global clock: steps since construction, the last seeded reset or ``options["global_step"]``."""
+        return self._clock
+
+    def _type_id(self) -> str:
+        if self.config.drift is not None:
+            return "2.2"
+        on = [t for t, k in (("1", self._dosing), ("2.1", self._events), ("3.2", self._missing)) if k is not None]
+        return "+".join(on) if on else "3.1"
+
+    # -- Gymnasium API -----------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        global_step = options.pop("global_step", None)
+        if options:
+            raise ValueError(f"options: got keys {sorted(options)!r}; allowed: 'global_step'")
+        c = self.config
+        if seed is not None and not (c.seed_policy == "first_reset" and self._entropy is not None):
+            self._entropy, self._episode, self._clock = int(seed), 0, 0
+        elif self._entropy is None:
+            self._entropy, self._episode, self._clock = int(np.random.SeedSequence().entropy), 0, 0
+        else:
+            self._episode += 1
+        if global_step is not None:
+            if isinstance(global_step, bool) or not isinstance(global_step, (int, np.integer)) or global_step < 0:
+                raise ValueError(f"options['global_step']: got {global_step!r}; allowed: an integer >= 0")
+            self._clock = int(global_step)
+        seq = np.random.SeedSequence(self._entropy, spawn_key=(self._episode,))
+        self._rng_dynamics = make_stream(seq, "dynamics")
+        self._rng_measurement = make_stream(seq, "measurement")
+        self._rng_outcome = make_stream(seq, "outcome")
+        for knob in (self._dosing, self._events, self._missing):
+            if knob is not None:
+                knob.reseed(seq)
+
+        self._t = 0
+        concept = self._concept()
+        frail = concept == 2 and c.drift.concept == "frail_cohort"
+        self._patient, self._state = sample_patient(make_stream(seq, "patient"), self.params, frail=frail,
+                                                    process_noise=c.process_noise, urine_window_hours=c.dt_hours)
+        self._resistant = self._patient.resistant(self.params)
+        self._stable_hours = 0.0
+        self._charted = list(calibrated.ADMISSION_MEDIANS)
+        self._done = False
+        obs, true_obs, sofa, mask = self._observe(self._patient, 0.0, np.asarray(_NO_ACTION))
+        info = {"patient_id": self._patient.patient_id, "concept": concept, "sofa": sofa, "obs_mask": mask}
+        if c.expose_latent:
+            info["latent"] = self._latent()
+        rec = stori_record(info, self.stori_type)
+        rec["concept"] = concept
+        rec["observation_altered"] = not mask.all()
+        return obs, info
+
+    def step(self, action):
+        if self._done:
+            raise gym.error.ResetNeeded("step: called after the episode ended (or before reset); call reset() first")
+        c = self.config
+        chosen = self._check_action(action)
+        concept = self._concept()
+        executed, replaced = self._dosing.apply(chosen) if self._dosing is not None else (chosen, False)
+        dose = (executed[1] + 1.0) * 0.5 * VASO_MAX
+        fluid_l_per_h = (executed[0] + 1.0) * 0.5 * c.fluid_max_ml / 1000.0 / c.dt_hours
+        events = self._events.draw() if self._events is not None else []
+        state = self._state
+        if events:
+            apply_events(state, events, self.params)
+        resistant = concept == 2 and c.drift.concept == "resistant_strain"
+        patient = self._resistant if resistant else self._patient
+        noise = self._rng_dynamics.standard_normal(self._n_sub * N_LATENT).tolist()
+        offset = self.params.af_map if state.af_hours > 0.0 else 0.0
+        state.urine = integrate(state, patient, self.params, fluid_l_per_h, dose, self._n_sub, noise,
+                                c.process_noise, offset)
+        state.af_hours = max(0.0, state.af_hours - c.dt_hours)
+        t = self._t
+        self._t += 1
+        self._clock += 1
+
+        obs, true_obs, sofa, mask = self._observe(patient, dose, chosen)
+        vec = cost_vector(true_obs, executed)
+        cost = weighted_cost(vec, self._weights)
+        p = self.params
+        dead = self._rng_outcome.random() < death_hazard(true_obs, p, c.dt_hours)
+        if (not dead and state.b < p.discharge_burden and dose <= VASO_EPS and true_obs[0] >= p.discharge_map
+                and state.lac < p.discharge_lactate):
+            self._stable_hours += c.dt_hours
+        else:
+            self._stable_hours = 0.0
+        discharged = not dead and self._stable_hours >= p.discharge_hours
+        terminated = dead or discharged
+        truncated = not terminated and self._t >= self.horizon
+        self._done = terminated or truncated
+
+        if c.reward_mode == "sofa":
+            reward = sofa_reward(true_obs)
+            if discharged:
+                reward *= self.horizon - t  # this step plus the completion reward (H - t - 1) r_t
+        elif c.reward_mode == "map":
+            reward = map_reward(true_obs)
+        else:
+            reward = 1.0 if (discharged or truncated) else 0.0
+        if dead:
+            reward -= c.death_penalty
+
+        executed32 = executed.astype(np.float32)
+        info = {
+            "cost": cost,
+            "cost_components": {n: int(v) for n, v in zip(COST_NAMES, vec.tolist())},
+            "cost_vector": vec,
+            "executed_action": executed32,
+            "action_replaced": replaced,
+            "events": events,
+            "sofa": sofa,
+            "outcome": "death" if dead else ("discharge" if discharged else None),
+            "patient_id": self._patient.patient_id,
+            "concept": concept,
+            "obs_mask": mask,
+        }
+        if c.expose_latent:
+            info["latent"] = self._latent()
+        rec = stori_record(info, self.stori_type, chosen.astype(np.float32))
+        rec.update(concept=concept, executed_action=executed32.copy(), action_replaced=replaced, event=bool(events),
+                   observation_altered=not mask.all())
+        return obs, float(reward), terminated, truncated, info
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _check_action(self, action) -> np.ndarray:
+        try:
+            a = np.asarray(action, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            a = None
+        if a is None or a.shape != (2,) or not np.isfinite(a).all():
+            raise ValueError(f"action: got {action!r}; allowed: 2 finite numbers (fluid, vasopressor), "
+                             "clipped to [-1, 1]")
+        return np.clip(a, -1.0, 1.0)
+
+    def _concept(self) -> int:
+        if self._drift is None:
+            return 1
+        concept = self._drift.concept(self._clock if self._drift.block.clock == "global" else self._t)
+        if self._switched is not None:
+            self._switched.enabled = concept == 2
+        return concept
+
+    def _observe(self, patient: Patient, dose: float, chosen: np.ndarray):
+        """(observation, true observation, true SOFA, mask) of the current state after a step with ``dose``.
+
+        The true observation (float32, noise-free, executed dose in the SOFA) feeds reward, costs and
+        death; the agent's observation adds measurement noise, missing values and the charted SOFA
+        (chosen dose). Both use float32-rounded values, so the public rules reproduce the env's scores.
+        """
+        c, p, st = self.config, self.params, self._state
+        af = st.af_hours > 0.0
+        map_ = mean_arterial_pressure(patient, p, st.tone, st.vol, dose, p.af_map if af else 0.0)
+        true = [map_, heart_rate(patient, p, st.b, map_, dose, af), spo2(p, st.lung), st.lac, st.urine, st.cr]
+        lo, hi = self._lo, self._hi
+        true = np.clip(np.asarray(true, dtype=np.float32), self._low[:_N_MEASURED], self._high[:_N_MEASURED]).tolist()
+        hours = float(self._t * c.dt_hours)
+        common = [st.balance, 0.0, patient.age, patient.weight, hours, float(chosen[0]), float(chosen[1])]
+        sofa = sofa_score(true[0], dose, true[5], true[4], patient.weight, st.lung, st.b)
+        true_obs = np.clip(np.asarray(true + common, dtype=np.float32), self._low[:13], self._high[:13])
+        true_obs[7] = sofa
+
+        z = self._rng_measurement.standard_normal(_N_MEASURED).tolist()
+        ns = c.noise_scale
+        sd = p.measurement_sd
+        measured = [true[0] + ns * sd[0] * z[0], true[1] + ns * sd[1] * z[1], true[2] + ns * sd[2] * z[2],
+                    true[3] * np.exp(ns * sd[3] * z[3]), true[4] * np.exp(ns * sd[4] * z[4]),
+                    true[5] * np.exp(ns * sd[5] * z[5])]
+        measured = [min(max(v, lo[i]), hi[i]) for i, v in enumerate(measured)]
+        if self._missing is not None:
+            seen = self._missing.measured(self._t, sofa)
+            charted = self._charted
+            for i in range(_N_MEASURED):
+                if seen[i]:
+                    charted[i] = measured[i]
+            measured = list(charted)
+            mask = np.asarray(seen, dtype=np.float32)
+        else:
+            mask = np.ones(_N_MEASURED, dtype=np.float32)
+        chart_dose = (float(chosen[1]) + 1.0) * 0.5 * VASO_MAX
+        rounded = np.asarray(measured, dtype=np.float32).tolist()
+        common[1] = sofa_score(rounded[0], chart_dose, rounded[5], rounded[4], patient.weight, st.lung, st.b)
+        values = measured + common + (mask.tolist() if self._has_mask else [])
+        obs = np.clip(np.asarray(values, dtype=np.float32), self._low, self._high)
+        return obs, true_obs, sofa, mask
+
+    def _latent(self) -> dict[str, Any]:
+        return {"state": self._state.to_dict(), "patient": self._patient.to_dict()}

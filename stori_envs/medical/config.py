@@ -231,12 +231,12 @@ class MedSepsisParams(_Block):
     p_heart_failure: float = 0.15
     p_ckd: float = 0.15
     # onset state and untreated burn-in
-    burden0: tuple[float, float] = (0.3, 0.9)
-    volume0: tuple[float, float] = (-2.5, -0.5)
-    tone0: tuple[float, float] = (0.6, 0.95)
+    burden0: tuple[float, float] = (0.15, 0.6)
+    volume0: tuple[float, float] = (-1.5, 0.0)
+    tone0: tuple[float, float] = (0.7, 1.0)
     kidney_drop0: tuple[float, float] = (0.0, 0.3)
     ckd_k0: tuple[float, float] = (0.5, 0.7)
-    lung0: tuple[float, float] = (0.0, 0.35)
+    lung0: tuple[float, float] = (0.0, 0.45)
     burn_in_hours: float = 12.0
     # rate constants (θ medians)
     r_g: float = 0.04          # infection growth
@@ -244,7 +244,7 @@ class MedSepsisParams(_Block):
     k_leak: float = 0.10       # capillary leak (L/h at burden 1)
     rho: float = 0.5           # fraction of infused fluid staying intravascular
     kappa: float = 0.15        # recovery of vascular tone
-    tau: float = 0.09          # sepsis-induced vasoplegia
+    tau: float = 0.08          # sepsis-induced vasoplegia
     k_cl: float = 0.15         # lactate clearance
     r_k: float = 0.03          # kidney recovery
     ec50: float = 0.15         # vasopressor EC50 (µg/kg/min)
@@ -256,14 +256,17 @@ class MedSepsisParams(_Block):
     hf_volume: float = 2.0     # heart failure: preload falls beyond this volume
     hf_slope: float = 0.06     # ... by this fraction per litre
     hf_lung_factor: float = 2.0
-    p_hypoperfusion: float = 0.03  # lactate from (65 - MAP)+
+    p_hypoperfusion: float = 0.05  # lactate from (65 - MAP)+
     p_burden: float = 0.25         # lactate from infection
-    u_k: float = 0.05              # urine mL/kg/h per mmHg above 55 at full kidney function
+    p_vaso: float = 1.0            # lactate from vasopressor above vaso_toxic (splanchnic ischaemia)
+    vaso_toxic: float = 0.3
+    insensible: float = 0.5        # insensible losses (mL/kg/h), counted in the fluid balance
+    u_k: float = 0.07              # urine mL/kg/h per mmHg above 55 at full kidney function
     k_kidney_injury: float = 0.005 # kidney loss per mmHg below 65
     cr_base: float = 0.9
     cr_hours: float = 12.0
     a_burden: float = 0.01         # lung injury from infection
-    a_fluid: float = 0.01          # lung injury per litre of balance above the overload knee
+    a_fluid: float = 0.02          # lung injury per litre of balance above the overload knee
     fluid_knee: float = 4.0
     r_lung: float = 0.04
     spo2_top: float = 98.0         # SpO2 = top - lin Lg - quad Lg^2 (Lg = 0.5 -> 92 %)
@@ -277,10 +280,10 @@ class MedSepsisParams(_Block):
     # measurement noise at noise_scale 1: MAP sd, HR sd, SpO2 sd, lactate CV, urine CV, creatinine CV
     measurement_sd: tuple[float, ...] = (3.0, 5.0, 1.0, 0.10, 0.15, 0.05)
     # death hazard per 4 h: sigmoid(b0 + b_sofa SOFA + b_lac Lac + b_map50 [MAP < 50] + b_age (age - 60) / 10)
-    beta0: float = -7.0
+    beta0: float = -5.5
     beta_sofa: float = 0.25
     beta_lactate: float = 0.15
-    beta_map50: float = 1.0
+    beta_map50: float = 1.5
     beta_age: float = 0.1
     # discharge: stable for discharge_hours with B < b, MAP >= map without vasopressor, lactate < lac
     discharge_burden: float = 0.05

@@ -195,6 +195,8 @@ def integrate(state: State, pat: Patient, params: MedSepsisParams, fluid_l_per_h
     a_fluid = p.a_fluid * (p.hf_lung_factor if hf else 1.0)
     knee = p.fluid_knee
     u_k, p_h, p_b, k_inj = p.u_k, p.p_hypoperfusion, p.p_burden, p.k_kidney_injury
+    lac_in = p.p_vaso * (dose - p.vaso_toxic) if dose > p.vaso_toxic else 0.0
+    insensible_l = p.insensible * weight_l
     cr_rate = 1.0 / p.cr_hours
     a_b, r_l, cr_base = p.a_burden, p.r_lung, p.cr_base
     exp = math.exp
@@ -212,11 +214,11 @@ def integrate(state: State, pat: Patient, params: MedSepsisParams, fluid_l_per_h
         dvol = rho * fluid_l_per_h - k_leak * b - out_l
         dtone = kappa * (1.0 - tone) - tau * b * tone
         dk = -k_inj * hypo * k + (r_k * (k0 - k) if hypo == 0.0 else 0.0)
-        dlac = p_h * hypo + p_b * b - k_cl * (lac - 1.0)
+        dlac = p_h * hypo + p_b * b + lac_in - k_cl * (lac - 1.0)
         dcr = (cr_base / (k if k > _K_FLOOR else _K_FLOOR) - cr) * cr_rate
         over = balance - knee
         dlung = a_b * b + (a_fluid * over if over > 0.0 else 0.0) - r_l * lung
-        balance += (fluid_l_per_h - out_l) * h
+        balance += (fluid_l_per_h - out_l - insensible_l) * h
         urine_sum += urine
         b += db * h + sd_b * noise[i]
         vol += dvol * h + sd_v * noise[i + 1]

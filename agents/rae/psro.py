@@ -1,0 +1,372 @@
+"""PSRO with a risk-averse meta-solver (PSRO-RAE) and its baselines (Nash-PSRO, uniform, FP, PRD, self-play).
+
+The loop (ours; the paper's loop details are unknown):
+
+1. Each seat starts with one policy (or ``symmetric=True`` shares one population across both seats of a
+   symmetric game).
+2. Meta-game: every joint profile of population members is played ``episodes_per_cell`` times; episode
+   seeds derive from (run seed, member indices, episode index), so cells are reproducible and only new
+   cells are evaluated when a population grows. Per cell and agent: mean, variance, CVaR, catastrophe rate.
+3. Meta-solver on the mean tables: ``"rae"`` = RAE fictitious play from uniform (RAE, mean-variance
+   formulation of ``stori_envs``), ``"nash"`` (explicit selection), ``"uniform"``, ``"fp"``, ``"prd"``,
+   ``"self_play"`` (latest member).
+4. Oracle: a best response of each seat against opponents drawn per episode from the meta-strategy
+   (:mod:`agents.rae.oracles`; optionally penalising return variance).
+5. Stop after ``max_iters``, when the oracle returns a member again (behaviourally identical), or when for
+   two consecutive iterations every seat's improvement U(new) - U(sigma) in the extended meta-game is below
+   ``eps_stop``.
+
+A checkpoint (pickle, written atomically after each iteration) lets :meth:`PSRO.resume` continue a run;
+because every iteration's randomness derives from (seed, iteration), a resumed run equals an uninterrupted
+one. Only load checkpoints you wrote: pickle executes code.
+
+Design note: the meta-level variance RAE penalises is between members' conditional means; it ignores the
+randomness inside a stochastic member, while a ``mean_variance`` oracle penalises total return variance.
+The oracle's objective changes which equilibrium PSRO reaches: report it with every result.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import pickle
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.rae.baselines import solve
+from agents.rae.normal_form import _Game, _per_player, rae_fictitious_play, rae_gap
+from agents.rae.oracles import Opponents
+from stori_envs.multiagent.policies import run_episode
+
+logger = logging.getLogger(__name__)
+
+META_SOLVERS = ("rae", "nash", "uniform", "fp", "prd", "self_play")
+
+
+@dataclass(frozen=True)
+class PSROConfig:
+    """Settings of one PSRO run (saved with its checkpoint)."""
+
+    meta_solver: str = "rae"
+    gamma: float = 0.1
+    tau: float = 0.0
+    meta_iters: int = 2000
+    nash_select: str = "max_welfare"
+    episodes_per_cell: int = 20
+    max_iters: int = 20
+    eps_stop: float = 1e-3
+    symmetric: bool = False
+    cvar_alpha: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.meta_solver not in META_SOLVERS:
+            raise ValueError(f"meta_solver: got {self.meta_solver!r}; allowed: " + ", ".join(map(repr, META_SOLVERS)))
+        for name in ("meta_iters", "episodes_per_cell", "max_iters"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: got {v!r}; allowed: an integer >= 1")
+        for name in ("gamma", "tau", "eps_stop"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < float("inf")):
+                raise ValueError(f"{name}: got {v!r}; allowed: a finite number >= 0")
+        if not 0 < self.cvar_alpha <= 1:
+            raise ValueError(f"cvar_alpha: got {self.cvar_alpha!r}; allowed: a number in (0, 1]")
+
+    @property
+    def solver_gamma(self) -> float:
+        """The risk weight of the meta-level utility (0 unless the meta-solver is RAE)."""
+        return self.gamma if self.meta_solver == "rae" else 0.0
+
+    @property
+    def solver_tau(self) -> float:
+        return self.tau if self.meta_solver == "rae" else 0.0
+
+
+@dataclass
+class Cell:
+    """Evaluation of one joint profile of members: raw returns (episodes x agents) and catastrophe flags."""
+
+    returns: np.ndarray
+    catastrophe: np.ndarray
+
+    def mean(self) -> np.ndarray:
+        return self.returns.mean(axis=0)
+
+
+@dataclass
+class IterationRecord:
+    iteration: int
+    sigma: list[np.ndarray]
+    population_sizes: list[int]
+    rae_conv: float
+    nash_conv: float
+    improvement: list[float]
+    oracle_curves: dict[str, list[tuple[int, float]]]
+    seconds: float
+
+
+@dataclass
+class PSROResult:
+    """Populations, meta-strategies per iteration, meta-game tables and diagnostics of a PSRO run."""
+
+    config: PSROConfig
+    oracle: str
+    populations: list[list[Any]]
+    sigma: list[np.ndarray]
+    tables: list[np.ndarray]
+    history: list[IterationRecord]
+    stop_reason: str
+    wall_time: float
+
+    @property
+    def rae_conv(self) -> float:
+        return self.history[-1].rae_conv
+
+    @property
+    def nash_conv(self) -> float:
+        return self.history[-1].nash_conv
+
+
+def effective_action_distribution(members: Sequence[Any], sigma: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """The mixture of the members' action distributions at ``obs`` (a matrix game's effective strategy)."""
+    return sum(s * np.asarray(m.action_probs(obs), dtype=float) for m, s in zip(members, sigma))
+
+
+class PSRO:
+    """Policy-Space Response Oracles on a PettingZoo parallel game.
+
+    Args:
+        env_fn: builds a fresh environment (called for evaluation and by oracles).
+        initial: the initial policy of each seat (a list, one per agent) or, with ``symmetric=True``, of
+            the shared population (a single policy or a one-element list).
+        oracle: an object with ``best_response(env_fn, seat, opponents, seed) -> OracleResult``.
+        config: :class:`PSROConfig`.
+        checkpoint: path of the checkpoint written after every iteration (None: no checkpoint).
+    """
+
+    def __init__(self, env_fn: Callable[[], Any], initial, oracle, config: PSROConfig = PSROConfig(),
+                 checkpoint: str | os.PathLike | None = None) -> None:
+        self.env_fn, self.oracle, self.config = env_fn, oracle, config
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self._env = env_fn()
+        self.agents = list(self._env.possible_agents)
+        n = len(self.agents)
+        if config.symmetric:
+            if n != 2:
+                raise ValueError(f"symmetric: got True for a {n}-player game; allowed: two-player games")
+            first = initial[0] if isinstance(initial, (list, tuple)) else initial
+            shared = [first]
+            self.populations = [shared, shared]  # the same list object: one population for both seats
+        else:
+            if not isinstance(initial, (list, tuple)) or len(initial) != n:
+                raise ValueError(f"initial: got {initial!r}; allowed: one policy per agent ({n})")
+            self.populations = [[p] for p in initial]
+        self.cells: dict[tuple[int, ...], Cell] = {}
+        self.history: list[IterationRecord] = []
+        self.sigma: list[np.ndarray] = []
+        self.iteration = 0
+        self.stop_reason = ""
+        self._small_improvements = 0
+        self._elapsed = 0.0
+
+    # --------------------------------------------------------------------------------------- meta-game
+    def _evaluate_cells(self) -> None:
+        cfg = self.config
+        for profile in itertools.product(*(range(len(p)) for p in self.populations)):
+            if profile in self.cells:
+                continue
+            policies = {a: self.populations[i][m] for i, (a, m) in enumerate(zip(self.agents, profile))}
+            rets = np.zeros((cfg.episodes_per_cell, len(self.agents)))
+            cats = np.zeros((cfg.episodes_per_cell, len(self.agents)), dtype=bool)
+            for e in range(cfg.episodes_per_cell):
+                ep = run_episode(self._env, policies, np.random.SeedSequence(cfg.seed, spawn_key=(*profile, e)))
+                rets[e] = [ep.returns[a] for a in self.agents]
+                cats[e] = [ep.catastrophe[a] for a in self.agents]
+            self.cells[profile] = Cell(rets, cats)
+
+    def tables(self) -> list[np.ndarray]:
+        """Mean-return tables, one per agent, of shape (|pop_0|, ..., |pop_{N-1}|)."""
+        shape = tuple(len(p) for p in self.populations)
+        out = [np.zeros(shape) for _ in self.agents]
+        for profile in itertools.product(*(range(k) for k in shape)):
+            means = self.cells[profile].mean()
+            for i in range(len(self.agents)):
+                out[i][profile] = means[i]
+        if self.config.symmetric:  # average the two seats' estimates of the same matchups
+            m = 0.5 * (out[0] + out[1].T)
+            out = [m, m.T.copy()]
+        return out
+
+    def cell_statistic(self, name: str) -> list[np.ndarray]:
+        """Per-agent tables of a cell statistic: ``"variance"`` (ddof 0), ``"cvar"`` or ``"catastrophe"``."""
+        shape = tuple(len(p) for p in self.populations)
+        out = [np.zeros(shape) for _ in self.agents]
+        k = max(1, int(np.ceil(self.config.cvar_alpha * self.config.episodes_per_cell)))
+        for profile in itertools.product(*(range(s) for s in shape)):
+            cell = self.cells[profile]
+            for i in range(len(self.agents)):
+                if name == "variance":
+                    out[i][profile] = cell.returns[:, i].var()
+                elif name == "cvar":
+                    out[i][profile] = np.sort(cell.returns[:, i])[:k].mean()
+                elif name == "catastrophe":
+                    out[i][profile] = cell.catastrophe[:, i].mean()
+                else:
+                    raise ValueError(f"name: got {name!r}; allowed: 'variance', 'cvar', 'catastrophe'")
+        return out
+
+    def _solve(self, tables: list[np.ndarray]) -> list[np.ndarray]:
+        cfg = self.config
+        if cfg.meta_solver == "rae":
+            return rae_fictitious_play(tables, cfg.gamma, cfg.tau, iters=cfg.meta_iters, tol=0.0).profile
+        if cfg.meta_solver == "self_play":
+            return [np.eye(t.shape[i])[-1] for i, t in enumerate(tables)]
+        if cfg.meta_solver == "nash":
+            algorithm = "support_enumeration" if max(tables[0].shape) <= 6 else "lemke_howson_enumeration"
+            kw = {"symmetric": True} if cfg.symmetric else {"algorithm": algorithm}
+            return solve(tables, "nash", select=cfg.nash_select, **kw).profile
+        if cfg.meta_solver == "fp":
+            return solve(tables, "fp", iters=cfg.meta_iters, tol=0.0).profile
+        if cfg.meta_solver == "prd":
+            return solve(tables, "prd").profile
+        return solve(tables, "uniform").profile
+
+    def _utility(self, tables: list[np.ndarray], sigma: list[np.ndarray], i: int, x: np.ndarray) -> float:
+        game = _Game(tables)
+        g = _per_player("gamma", self.config.solver_gamma, 1)[0]
+        return game.utility(i, x, game.y(sigma, i), g, self.config.solver_tau, "opponent")
+
+    # ------------------------------------------------------------------------------------------- loop
+    def _seats(self) -> list[int]:
+        return [0] if self.config.symmetric else list(range(len(self.agents)))
+
+    def step(self) -> bool:
+        """One PSRO iteration; returns False once the run has stopped."""
+        if self.stop_reason:
+            return False
+        start = time.perf_counter()
+        cfg = self.config
+        if not self.sigma:  # first call: evaluate the initial population and solve it
+            self._evaluate_cells()
+            self.sigma = self._solve(self.tables())
+        if self.iteration >= cfg.max_iters:
+            self.stop_reason = "max_iters"
+            return False
+        t = self.iteration
+        curves, added = {}, []
+        for i in self._seats():
+            seat = self.agents[i]
+            opp = Opponents({self.agents[j]: (self.populations[j], self.sigma[j])
+                             for j in range(len(self.agents)) if j != i})
+            result = self.oracle.best_response(self.env_fn, seat, opp, np.random.SeedSequence(cfg.seed,
+                                                                                              spawn_key=(t, i, 1)))
+            curves[seat] = result.curve
+            if any(result.policy == member for member in self.populations[i]):
+                logger.info("iteration %d: %s's best response repeats a member", t + 1, seat)
+                continue
+            self.populations[i].append(result.policy)
+            added.append(i)
+        self.iteration += 1
+        if not added:
+            self.stop_reason = "repeat"
+            self._record(t + 1, [0.0] * len(self._seats()), curves, start)
+            self._save()
+            return False
+        self._evaluate_cells()
+        tables = self.tables()
+        improvement = []
+        for i in self._seats():
+            padded = [np.append(s, np.zeros(len(self.populations[j]) - len(s))) for j, s in enumerate(self.sigma)]
+            new = np.eye(len(self.populations[i]))[-1]
+            improvement.append(self._utility(tables, padded, i, new) - self._utility(tables, padded, i, padded[i])
+                               if i in added else 0.0)
+        self.sigma = self._solve(tables)
+        self._record(t + 1, improvement, curves, start)
+        if max(improvement) < cfg.eps_stop:
+            self._small_improvements += 1
+        else:
+            self._small_improvements = 0
+        if self._small_improvements >= 2:
+            self.stop_reason = "no_improvement"
+        elif self.iteration >= cfg.max_iters:
+            self.stop_reason = "max_iters"
+        self._save()
+        return not self.stop_reason
+
+    def _record(self, iteration: int, improvement: list[float], curves: dict, start: float) -> None:
+        tables = self.tables()
+        conv = float(rae_gap(tables, self.sigma, self.config.solver_gamma, self.config.solver_tau).sum())
+        nash = float(rae_gap(tables, self.sigma, 0.0).sum())
+        seconds = time.perf_counter() - start
+        self._elapsed += seconds
+        self.history.append(IterationRecord(iteration, [s.copy() for s in self.sigma],
+                                            [len(p) for p in self.populations], conv, nash,
+                                            [float(v) for v in improvement], curves, seconds))
+        logger.info("iteration %d: populations %s, RAEConv %.3g, NashConv %.3g", iteration,
+                    [len(p) for p in self.populations], conv, nash)
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> PSROResult:
+        """Iterate until a stopping rule fires; ``progress(iteration, max_iters)`` is called after each."""
+        while self.step():
+            if progress is not None:
+                progress(self.iteration, self.config.max_iters)
+        if progress is not None:
+            progress(self.iteration, self.config.max_iters)
+        return self.result()
+
+    def result(self) -> PSROResult:
+        if not self.sigma:
+            self._evaluate_cells()
+            self.sigma = self._solve(self.tables())
+        describe = getattr(self.oracle, "describe", None)
+        return PSROResult(self.config, describe() if describe else type(self.oracle).__name__,
+                          [list(p) for p in self.populations], [s.copy() for s in self.sigma], self.tables(),
+                          list(self.history), self.stop_reason or "running", self._elapsed)
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    _STATE = ("populations", "cells", "history", "sigma", "iteration", "stop_reason", "_small_improvements",
+              "_elapsed")
+
+    def _save(self) -> None:
+        if self.checkpoint is None:
+            return
+        state = {name: getattr(self, name) for name in self._STATE}
+        state["config"] = asdict(self.config)
+        tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            pickle.dump(state, fh)
+        os.replace(tmp, self.checkpoint)
+
+    @classmethod
+    def resume(cls, checkpoint: str | os.PathLike, env_fn: Callable[[], Any], oracle,
+               config: PSROConfig | None = None) -> PSRO:
+        """Continue a run from its checkpoint (``config`` may only raise ``max_iters``)."""
+        with open(checkpoint, "rb") as fh:
+            state = pickle.load(fh)  # noqa: S301 - our own checkpoint format
+        saved = PSROConfig(**state.pop("config"))
+        if config is not None:
+            if asdict(config) | {"max_iters": saved.max_iters} != asdict(saved):
+                raise ValueError(f"config: got {config!r}; allowed: the checkpoint's config {saved!r} "
+                                 "(only max_iters may change)")
+            saved = config
+        run = cls.__new__(cls)
+        run.env_fn, run.oracle, run.config = env_fn, oracle, saved
+        run.checkpoint = Path(checkpoint)
+        run._env = env_fn()
+        run.agents = list(run._env.possible_agents)
+        for name, value in state.items():
+            setattr(run, name, value)
+        if run.stop_reason == "max_iters" and run.iteration < saved.max_iters:
+            run.stop_reason = ""
+        return run
+
+
+__all__ = ["META_SOLVERS", "PSRO", "PSROConfig", "PSROResult", "effective_action_distribution"]

@@ -1,0 +1,57 @@
+"""RAM peek (type 3.2 ``ram``): what the screen would show with a few RAM bytes changed.
+
+Both paths call the ALE directly, so no wrapper, counter or reward bookkeeping sees the peek.
+
+* :func:`lookahead_peek` (default and the paper's): clone the emulator state *with its RNG*, write
+  the bytes, emulate exactly one NOOP frame, read the screen, restore the state. The image is one
+  frame ahead and reflects NOOP; the real trajectory (RAM, frame counters, lives, ALE's remembered
+  score, hence the next reward) is untouched, because ``restoreState`` restores all of it.
+* :class:`InFrameWrite` (opt-in ``semantics.ram_peek="in_frame"``): write the bytes just before the
+  observed frame is emulated and put them back right after, with no extra frame. Only modes proven
+  equivalent by a determinism test may use it (``RamPeekMode.in_frame``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from stori_envs.atari.game import Write
+
+
+def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray) -> None:
+    """Fill ``out`` with the screen one NOOP frame after writing ``writes``; leave the emulator as it was."""
+    state = ale.cloneState(include_rng=True)
+    set_ram = ale.setRAM
+    for index, value in writes:
+        set_ram(index, value)
+    ale.act(noop)
+    ale.getScreenRGB(out)
+    ale.restoreState(state)
+
+
+class InFrameWrite:
+    """Write bytes for the duration of one emulated frame (the in-frame fast path).
+
+    ``begin`` remembers the current values and writes; ``end`` puts each byte back unless the game
+    itself overwrote it during the frame (then the game's value is the true one and is kept).
+    """
+
+    __slots__ = ("_saved",)
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[int, int, int]] = []
+
+    def begin(self, ale, writes: Sequence[Write]) -> None:
+        ram = ale.getRAM()
+        self._saved = [(i, int(ram[i]), v) for i, v in writes]
+        for i, v in writes:
+            ale.setRAM(i, v)
+
+    def end(self, ale) -> None:
+        ram = ale.getRAM()
+        for i, old, written in self._saved:
+            if ram[i] == written:
+                ale.setRAM(i, old)
+        self._saved = []

@@ -1,5 +1,13 @@
-"""The atari family of stori-envs (under construction)."""
+"""STORI on Atari: Breakout, Boxing, Gopher and BankHeist with every mode, the paper's presets and type 0.
 
+    >>> import gymnasium as gym, stori_envs
+    >>> env = gym.make("stori/Breakout-T3.2A-v0")            # a preset of the paper
+    >>> env = stori_envs.make("Boxing", "3.2C", semantics="paper", frameskip=1)
 
-def register() -> None:
-    """Register this family's Gymnasium ids (none yet)."""
+See docs/atari.md. The engine is :class:`stori_envs.atari.env.AtariStoriEnv`.
+"""
+
+from stori_envs.atari.presets import PAPER_PRESETS, PRESETS
+from stori_envs.atari.registration import make_atari, register
+
+__all__ = ["PAPER_PRESETS", "PRESETS", "make_atari", "register"]

@@ -115,8 +115,8 @@ class AtariStoriEnv(gym.Env):
                              f"with obs_type={self.obs_type!r}; allowed: only with obs_type='rgb'")
         self._max_frames = max_num_frames_per_episode
 
+        ALEInterface.setLoggerMode(LoggerMode.Error)  # static, before construction: no banner on stdout
         self.ale = ALEInterface()
-        self.ale.setLoggerMode(LoggerMode.Error)
         self.ale.setFloat("repeat_action_probability", 0.0)
         self.ale.setInt("frame_skip", 1)
         self.ale.setInt("max_num_frames_per_episode", max_num_frames_per_episode)

@@ -53,6 +53,34 @@ _N_MEASURED = len(MEASURED)
 _NO_ACTION = (-1.0, -1.0)  # zero doses: the "previous action" at admission
 
 
+class EpisodeSeeder:
+    """Per-episode seed sequences: ``reset(seed=s)`` restarts at episode 0 of base seed s, an unseeded reset
+    moves to the next episode, and episode k's streams come from ``SeedSequence(s, spawn_key=(k,))``.
+
+    ``first_reset`` honours only the first seed (later seeded resets count as unseeded). Before any
+    seed, the base seed is fresh OS entropy.
+    """
+
+    def __init__(self, policy: str = "gymnasium") -> None:
+        self.policy = policy
+        self.entropy: int | None = None
+        self.episode = 0
+
+    def reset(self, seed: int | None) -> np.random.SeedSequence:
+        if seed is not None and not (self.policy == "first_reset" and self.entropy is not None):
+            self.entropy, self.episode = int(seed), 0
+        elif self.entropy is None:
+            self.entropy, self.episode = int(np.random.SeedSequence().entropy), 0
+        else:
+            self.episode += 1
+        return np.random.SeedSequence(self.entropy, spawn_key=(self.episode,))
+
+    @property
+    def restarted(self) -> bool:
+        """Whether the last reset started a new base seed (episode 0)."""
+        return self.episode == 0
+
+
 def clinician_cost_limit(config: MedSepsisConfig) -> float:
     """The clinician tier's mean undiscounted episode cost under ``config``'s weights (shipped calibration)."""
     return float(np.dot(calibrated.CLINICIAN_EPISODE_COSTS[config.dt_hours], config.weights))
@@ -103,8 +131,7 @@ class MedSepsisEnv(gym.Env):
         self._switched = {"1": self._dosing, "2.1": self._events, "3.2": self._missing}.get(switched)
         self.stori_type = self._type_id()
 
-        self._entropy: int | None = None
-        self._episode = 0
+        self._seeder = EpisodeSeeder(c.seed_policy)
         self._clock = 0  # drift's global clock
         self._patient: Patient | None = None
         self._resistant: Patient | None = None
@@ -137,17 +164,13 @@ class MedSepsisEnv(gym.Env):
         if options:
             raise ValueError(f"options: got keys {sorted(options)!r}; allowed: 'global_step'")
         c = self.config
-        if seed is not None and not (c.seed_policy == "first_reset" and self._entropy is not None):
-            self._entropy, self._episode, self._clock = int(seed), 0, 0
-        elif self._entropy is None:
-            self._entropy, self._episode, self._clock = int(np.random.SeedSequence().entropy), 0, 0
-        else:
-            self._episode += 1
+        seq = self._seeder.reset(seed)
+        if self._seeder.restarted:
+            self._clock = 0
         if global_step is not None:
             if isinstance(global_step, bool) or not isinstance(global_step, (int, np.integer)) or global_step < 0:
                 raise ValueError(f"options['global_step']: got {global_step!r}; allowed: an integer >= 0")
             self._clock = int(global_step)
-        seq = np.random.SeedSequence(self._entropy, spawn_key=(self._episode,))
         self._rng_dynamics = make_stream(seq, "dynamics")
         self._rng_measurement = make_stream(seq, "measurement")
         self._rng_outcome = make_stream(seq, "outcome")

@@ -34,6 +34,18 @@ KNOBS: dict[str, str] = {
     "partial_observation.append_mask": "append one 0/1 'observed' flag per feature to the observation",
 }
 
+SEMANTICS: dict[str, str] = {
+    "semantics.profile": "clean (corrected semantics) or paper (the original release's); sets every row below",
+    "semantics.granularity": "Atari: type 1 and 2.1 draw per emulator frame or once per agent step",
+    "semantics.po_timing": "Atari: 3.2 drawn once per observation after pooling, or on each pooled frame",
+    "semantics.drift_switch": "2.2 sudden switch at 0-based step T, or T-1 as the original",
+    "semantics.drift_unit": "2.2 threshold counted in agent steps (or emulator frames)",
+    "semantics.ram_peek": "Atari RAM peek: lookahead on a cloned state, or the verified in-frame fast path",
+    "semantics.seed_policy": "gymnasium: every integer reset seed re-seeds; first_reset: seed once, streams run on",
+    "semantics.reward": "Atari: ledger removes exactly the cancelled points; original keeps the release's bookkeeping",
+    "semantics.game_fixes": "Atari: fix the per-game defects of the original release",
+}
+
 _SECTIONS = {
     "1": "intrinsic_stochasticity.action_dependent.",
     "2.1": "intrinsic_stochasticity.action_independent_random.",
@@ -54,5 +66,5 @@ def describe_profile(profile: Profile) -> list[tuple[str, Any, str]]:
         if prefix is None:
             continue
         rows += [(k, v, KNOBS.get(k, "")) for k, v in flat.items() if k.startswith(prefix) and v is not None]
-    rows += [(k, v, "semantics row (docs/taxonomy.md)") for k, v in flat.items() if k.startswith("semantics.")]
+    rows += [(k, v, SEMANTICS.get(k, "")) for k, v in flat.items() if k.startswith("semantics.")]
     return rows

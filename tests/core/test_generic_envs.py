@@ -259,3 +259,29 @@ def test_gym_make_ids():
 def test_clear_errors(env_id, profile, message):
     with pytest.raises(ValueError, match=message):
         stori_envs.make(env_id, profile)
+
+
+@pytest.mark.parametrize("profile", [observation("mask", 0.4, features=[0, 2]),
+                                     observation("noise", 0.4, noise_std=0.1)], ids=["mask", "noise"])
+def test_per_step_observation_rates(profile):
+    env = stori_envs.make("CartPole-v1", profile)
+    env.reset(seed=5)
+    altered = 0
+    n = 3000
+    for _ in range(n):
+        _, _, term, trunc, info = env.step(env.action_space.sample())
+        altered += info["stori"]["observation_altered"]
+        if term or trunc:
+            env.reset()
+    assert_rate(altered, n, 0.4)
+
+
+def test_drift_with_event_secondary_cancels_only_in_concept_two():
+    env = stori_envs.make("CartPole-v1", drift(event("reward_cancel", 1.0), "cyclic", 4))
+    env.reset(seed=0)
+    for n in range(12):
+        _, reward, term, trunc, info = env.step(n % 2)
+        in_two = (n // 4) % 2 == 1
+        assert info["stori"]["concept"] == (2 if in_two else 1)
+        assert info["stori"]["event"] == in_two
+        assert reward == (0.0 if in_two else 1.0)

@@ -18,23 +18,19 @@ from pathlib import Path
 import numpy as np
 
 import stori_envs
+from stori_envs.taxonomy.profile import Profile
+from stori_envs.profiles import action, drift, event, observation
 
 logger = logging.getLogger(__name__)
 
-A = "intrinsic_stochasticity.action_dependent."
-E = "intrinsic_stochasticity.action_independent_random."
-D = "intrinsic_stochasticity.action_independent_concept_drift."
-P = "partial_observation."
-
-PROFILES: dict[str, dict | None] = {
+PROFILES: dict[str, Profile | None] = {
     "3.1 default": None,
-    "1 action p=0.2": {"stochasticity_type": "1", A + "stochastic_action_prob": 0.2},
-    "2.1 push p=0.05": {"stochasticity_type": "2.1", E + "mode": "state_perturbation",
-                        E + "random_stochasticity_prob": 0.05, E + "perturbation_scale": 0.1},
-    "2.2 sudden T=100 -> 1": {"stochasticity_type": "2.2", D + "temporal_mode": "sudden", D + "temporal_threshold": 100,
-                              D + "secondary_concept_type": "1", A + "stochastic_action_prob": 0.4},
-    "3.2 dropout p=0.3": {"stochasticity_type": "3.2", P + "type": "dropout", P + "prob": 0.3},
-    "3.2 noise std=0.2": {"stochasticity_type": "3.2", P + "type": "noise", P + "prob": 1.0, P + "noise_std": 0.2},
+    "1 action p=0.2": action(0.2),
+    "2.1 push p=0.05": event("state_perturbation", 0.05,
+                             intrinsic_stochasticity__action_independent_random__perturbation_scale=0.1),
+    "2.2 sudden T=100 -> 1": drift(action(0.4), "sudden", 100),
+    "3.2 dropout p=0.3": observation("dropout", 0.3),
+    "3.2 noise std=0.2": observation("noise", 1.0, noise_std=0.2),
 }
 
 Policy = Callable[[np.ndarray, np.random.Generator], int]
@@ -52,7 +48,7 @@ def pd_controller(obs: np.ndarray, rng: np.random.Generator) -> int:
 POLICIES: dict[str, Policy] = {"random": random_policy, "pd-controller": pd_controller}
 
 
-def evaluate(policy: Policy, profile: dict | None, seeds: list[int]) -> list[float]:
+def evaluate(policy: Policy, profile: Profile | None, seeds: list[int]) -> list[float]:
     """Undiscounted return of one episode per evaluation seed, in a fresh environment."""
     env = stori_envs.make("CartPole-v1", profile)
     returns = []

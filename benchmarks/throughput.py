@@ -5,7 +5,7 @@ timed round-robin (interleaved) and the best of ``--repeats`` is kept, so ratios
 The added cost per step is ``time(type) - time(bare)``. Families add their cases through
 ``benchmarks.cases_<family>.cases()`` (MedSepsis); Atari has its own script (frames, not steps).
 
-    python -m benchmarks.throughput              # writes docs/benchmarks/throughput.md and prints it
+    python -m benchmarks.throughput              # prints the Markdown report (--out FILE to keep it)
 """
 
 from __future__ import annotations
@@ -19,34 +19,25 @@ import gymnasium as gym
 import numpy as np
 
 import stori_envs
+from stori_envs.taxonomy.profile import Profile
+from stori_envs.profiles import action, drift, event, observation, state
 from benchmarks.common import Case, best, command_line, machine_description, markdown_table, time_interleaved
 
 logger = logging.getLogger(__name__)
 
-A = "intrinsic_stochasticity.action_dependent."
-E = "intrinsic_stochasticity.action_independent_random."
-D = "intrinsic_stochasticity.action_independent_concept_drift."
-P = "partial_observation."
-
-# name -> profile; the first rows are the ones with the 5 µs target.
-GENERIC_PROFILES: dict[str, dict | None] = {
+# name -> profile; the types with the 5 µs target are matched by TARGET_TYPES.
+GENERIC_PROFILES: dict[str, Profile | None] = {
     "3.1 default": None,
-    "1 action p=0.3": {"stochasticity_type": "1", A + "stochastic_action_prob": 0.3},
-    "2.1 reward_cancel p=0.3": {"stochasticity_type": "2.1", E + "mode": "reward_cancel",
-                                E + "random_stochasticity_prob": 0.3},
-    "2.1 state_perturbation p=0.3": {"stochasticity_type": "2.1", E + "mode": "state_perturbation",
-                                     E + "random_stochasticity_prob": 0.3},
-    "2.2 sudden T=50 -> 1": {"stochasticity_type": "2.2", D + "temporal_mode": "sudden", D + "temporal_threshold": 50,
-                             D + "secondary_concept_type": "1", A + "stochastic_action_prob": 0.3},
-    "2.2 cyclic T=20 -> 3.2 dropout": {"stochasticity_type": "2.2", D + "temporal_mode": "cyclic",
-                                       D + "temporal_threshold": 20, D + "secondary_concept_type": "3.2",
-                                       P + "type": "dropout", P + "prob": 0.3},
-    "3.2 mask": {"stochasticity_type": "3.2", P + "type": "mask", P + "prob": 1.0, P + "features": [1, 3]},
-    "3.2 dropout p=0.3": {"stochasticity_type": "3.2", P + "type": "dropout", P + "prob": 0.3},
-    "3.2 dropout p=0.3 + mask": {"stochasticity_type": "3.2", P + "type": "dropout", P + "prob": 0.3,
-                                 P + "append_mask": True},
-    "3.2 noise": {"stochasticity_type": "3.2", P + "type": "noise", P + "prob": 1.0, P + "noise_std": 0.05},
-    "0 state": {"stochasticity_type": "0"},
+    "1 action p=0.3": action(0.3),
+    "2.1 reward_cancel p=0.3": event("reward_cancel", 0.3),
+    "2.1 state_perturbation p=0.3": event("state_perturbation", 0.3),
+    "2.2 sudden T=50 -> 1": drift(action(0.3), "sudden", 50),
+    "2.2 cyclic T=20 -> 3.2 dropout": drift(observation("dropout", 0.3), "cyclic", 20),
+    "3.2 mask": observation("mask", 1.0, features=[1, 3]),
+    "3.2 dropout p=0.3": observation("dropout", 0.3),
+    "3.2 dropout p=0.3 + mask": observation("dropout", 0.3, append_mask=True),
+    "3.2 noise": observation("noise", 1.0, noise_std=0.05),
+    "0 state": state(),
 }
 TARGET_US = 5.0
 TARGET_TYPES = ("3.1", "1 ", "2.1", "2.2", "3.2 mask", "3.2 dropout", "3.2 noise")
@@ -147,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-families", action="store_true", help="skip the family cases (MedSepsis)")
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/throughput.md"))
+    parser.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
     args = parser.parse_args(argv)
 
     groups: dict[str, list[Case]] = {env_id: generic_cases(env_id) for env_id in args.envs}
@@ -163,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     for group, cases in (tqdm(items, desc="throughput") if tqdm else items):
         results[group] = time_interleaved(cases, args.steps, args.repeats)
     text = report(groups, results, args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
     print(text)
     return 0
 

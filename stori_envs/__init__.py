@@ -11,11 +11,12 @@ import logging
 
 from stori_envs.families import Family, make, register_family
 from stori_envs.registration import registered_envs
+from stori_envs import profiles
 from stori_envs.taxonomy.build import apply_profile
 from stori_envs.taxonomy.profile import Profile
 
 __version__ = "0.1.0"
-__all__ = ["Family", "Profile", "apply_profile", "make", "register_family", "registered_envs", "__version__"]
+__all__ = ["Family", "Profile", "apply_profile", "make", "profiles", "register_family", "registered_envs", "__version__"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -161,6 +161,43 @@ def _first_kkt_support(mu: np.ndarray, q: np.ndarray, candidates: np.ndarray) ->
     return None
 
 
+def _unique_on_support(mu: np.ndarray, q: np.ndarray, candidates: np.ndarray, guess: np.ndarray) -> np.ndarray | None:
+    """The maximiser on the support of ``guess`` if it is provably the *unique* maximiser, else None.
+
+    Unique means: strictly positive on the support, strictly suboptimal gradient outside it and a
+    negative-definite reduced Hessian on the support's face. Then it is also what the enumeration's
+    tie-break would return, so fictitious play can skip the enumeration when the support does not change.
+    """
+    sup = candidates[guess[candidates] > 0]
+    k = sup.shape[0]
+    if k == 0:
+        return None
+    mu_c, q_c = mu[candidates], q[np.ix_(candidates, candidates)]
+    scale = _scale(mu_c, q_c)
+    q_s = q[np.ix_(sup, sup)]
+    if k > 1:
+        z = np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])  # basis of {d : sum d = 0}
+        if np.linalg.eigvalsh(z.T @ q_s @ z)[0] <= 1e-9 * scale:
+            return None
+        a = np.zeros((k + 1, k + 1))
+        a[:k, :k] = q_s
+        a[:k, k] = 1.0
+        a[k, :k] = 1.0
+        sol = np.linalg.solve(a, np.append(mu[sup], 1.0))
+        xs, lam = sol[:k], sol[k]
+        if xs.min() <= 1e-12:
+            return None
+    else:
+        xs, lam = np.ones(1), float(mu[sup[0]] - q[sup[0], sup[0]])
+    x = np.zeros(mu.shape[0])
+    x[sup] = xs
+    g = mu - q @ x
+    outside = np.setdiff1d(candidates, sup, assume_unique=True)
+    if outside.size and np.max(g[outside]) >= lam - 1e-9 * scale:
+        return None
+    return x
+
+
 def _kkt_on(mu: np.ndarray, q: np.ndarray, support: np.ndarray, tol: float) -> tuple[np.ndarray | None, int, int]:
     """Solve the KKT system on ``support``; return (x, most negative index, most violating outside index)."""
     n, k = mu.shape[0], support.shape[0]
@@ -236,6 +273,10 @@ def _solve_quadratic(mu: np.ndarray, q: np.ndarray, candidates: np.ndarray, warm
         x[candidates[0]] = 1.0
         return x
     if candidates.shape[0] <= EXACT_MAX_ACTIONS:
+        if warm_start is not None:
+            x = _unique_on_support(mu, q, candidates, warm_start)
+            if x is not None:
+                return x
         x = _first_kkt_support(mu, q, candidates)
         if x is not None:
             return x

@@ -256,12 +256,12 @@ class _Game:
 
 
 def _gaps(game: _Game, profile: Sequence[np.ndarray], gamma: np.ndarray, tau: np.ndarray, variance: str,
-          responses: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+          warm: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     gaps, brs = np.zeros(game.n), []
     for i in range(game.n):
         y = game.y(profile, i)
-        br = responses[i] if responses is not None else _best_response(
-            game.flat[i], y, gamma[i], tau[i], variance, "penalty", 0.0, profile[i])
+        br = _best_response(game.flat[i], y, gamma[i], tau[i], variance, "penalty", 0.0,
+                            profile[i] if warm is None else warm[i])
         brs.append(br)
         gaps[i] = max(0.0, game.utility(i, br, y, gamma[i], tau[i], variance)
                       - game.utility(i, profile[i], y, gamma[i], tau[i], variance))
@@ -382,7 +382,7 @@ def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, p
         for i in range(n):
             beliefs[i] = beliefs[i] + (responses[i] - beliefs[i]) / (step + prior_weight)
         if step % check_every == 0:
-            gaps, brs = _gaps(game, beliefs, g, t, variance)
+            gaps, brs = _gaps(game, beliefs, g, t, variance, last)
             cached = brs  # the next step's responses are these best responses
             conv = float(gaps.sum())
             history.append((step, conv))

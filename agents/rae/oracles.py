@@ -75,26 +75,34 @@ class ExactMatrixOracle:
         return OracleResult(FixedActionPolicy(int(np.argmax(score)), n))
 
 
+def observation_key(obs: np.ndarray, features: tuple[int, ...] | None = None) -> bytes:
+    """The table key of an observation: the exact float32 bytes of the selected features."""
+    obs = np.asarray(obs, dtype=np.float32)
+    return (obs if features is None else obs[list(features)]).tobytes()
+
+
 class TabularPolicy:
     """A deterministic policy stored as a table observation-bytes -> action (``default`` elsewhere)."""
 
-    def __init__(self, table: Mapping[bytes, int], n_actions: int, default: int = 0) -> None:
+    def __init__(self, table: Mapping[bytes, int], n_actions: int, default: int = 0,
+                 features: tuple[int, ...] | None = None) -> None:
         self.table = dict(table)
         self.n = int(n_actions)
         self.default = int(default)
+        self.features = None if features is None else tuple(int(f) for f in features)
 
     def reset(self, rng: np.random.Generator | None = None) -> None:
         pass
 
     def act(self, obs: np.ndarray) -> int:
-        return self.table.get(np.asarray(obs, dtype=np.float32).tobytes(), self.default)
+        return self.table.get(observation_key(obs, self.features), self.default)
 
     def action_probs(self, obs: np.ndarray) -> np.ndarray:
         return np.eye(self.n)[self.act(obs)]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, TabularPolicy) and (self.table, self.n, self.default) == (
-            other.table, other.n, other.default)
+        return isinstance(other, TabularPolicy) and (self.table, self.n, self.default, self.features) == (
+            other.table, other.n, other.default, other.features)
 
     def __hash__(self) -> int:
         return hash((len(self.table), self.n, self.default))
@@ -106,8 +114,8 @@ class TabularPolicy:
 class _EpsilonGreedy:
     """The learner's behaviour policy during training (reads the oracle's Q table)."""
 
-    def __init__(self, q: dict[bytes, np.ndarray], n: int) -> None:
-        self.q, self.n, self.epsilon, self.rng = q, n, 1.0, None
+    def __init__(self, q: dict[bytes, np.ndarray], n: int, features: tuple[int, ...] | None) -> None:
+        self.q, self.n, self.features, self.epsilon, self.rng = q, n, features, 1.0, None
 
     def reset(self, rng: np.random.Generator | None = None) -> None:
         self.rng = rng
@@ -115,15 +123,14 @@ class _EpsilonGreedy:
     def act(self, obs: np.ndarray) -> int:
         if self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n))
-        values = self.q.get(obs.tobytes())
-        return 0 if values is None else int(np.argmax(values))
+        return self.act_greedy(obs)
 
     def action_probs(self, obs: np.ndarray) -> np.ndarray:
         greedy = np.eye(self.n)[self.act_greedy(obs)]
         return self.epsilon / self.n + (1.0 - self.epsilon) * greedy
 
     def act_greedy(self, obs: np.ndarray) -> int:
-        values = self.q.get(obs.tobytes())
+        values = self.q.get(observation_key(obs, self.features))
         return 0 if values is None else int(np.argmax(values))
 
 
@@ -137,11 +144,13 @@ class TabularMCOracle:
         risk_objective: ``"mean"`` or ``"mean_variance"`` (E[G] - gamma_br Var[G]).
         gamma_br: the oracle's variance weight (``mean_variance`` only).
         default_action: action of the final policy in observations never visited in training.
+        features: indices of the observation entries that form the table key (None: all), e.g. drop
+            the time feature so that the table generalises across time steps.
     """
 
     def __init__(self, episodes: int = 3000, epsilon: tuple[float, float] = (0.3, 0.02), lr_min: float = 0.02,
                  risk_objective: str = "mean", gamma_br: float = 0.0, default_action: int = 0,
-                 curve_points: int = 10) -> None:
+                 features: Sequence[int] | None = None, curve_points: int = 10) -> None:
         if risk_objective not in RISK_OBJECTIVES:
             raise ValueError(f"risk_objective: got {risk_objective!r}; allowed: " + ", ".join(map(repr, RISK_OBJECTIVES)))
         if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
@@ -156,6 +165,7 @@ class TabularMCOracle:
         self.episodes, self.epsilon, self.lr_min = episodes, tuple(map(float, epsilon)), float(lr_min)
         self.risk_objective, self.gamma_br = risk_objective, float(gamma_br)
         self.default_action, self.curve_points = int(default_action), int(curve_points)
+        self.features = None if features is None else tuple(int(f) for f in features)
 
     def describe(self) -> str:
         risk = f"mean-variance, gamma_br={self.gamma_br:g}" if self.risk_objective == "mean_variance" else "mean"
@@ -167,7 +177,7 @@ class TabularMCOracle:
         n = int(env.action_space(seat).n)
         q: dict[bytes, np.ndarray] = {}
         counts: dict[bytes, np.ndarray] = {}
-        learner = _EpsilonGreedy(q, n)
+        learner = _EpsilonGreedy(q, n, self.features)
         pick = make_stream(seed, "opponents")
         m: float | None = None  # running mean of the raw return (mean-variance objective)
         curve, block = [], []
@@ -188,7 +198,7 @@ class TabularMCOracle:
                 total = g - self.gamma_br * (g - m) ** 2
             before = 0.0
             for obs, action, reward in steps:
-                key = obs.tobytes()
+                key = observation_key(obs, self.features)
                 if key not in q:
                     q[key] = np.zeros(n)
                     counts[key] = np.zeros(n)
@@ -201,4 +211,4 @@ class TabularMCOracle:
                 curve.append((ep + 1, float(np.mean(block))))
                 block = []
         table = {k: int(np.argmax(v)) for k, v in q.items()}
-        return OracleResult(TabularPolicy(table, n, self.default_action), curve)
+        return OracleResult(TabularPolicy(table, n, self.default_action, self.features), curve)

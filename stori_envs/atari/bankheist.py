@@ -61,7 +61,7 @@ class BombDud(AtariEvent):
         if not self.enabled:
             return reward, False
         bomb = int(env.ale.getRAM()[BOMB])
-        if bomb == self._pre or bomb == env.baseline_ram[BOMB] or rng.random() >= self.p:
+        if bomb == self._pre or bomb == env.baseline_ram[BOMB] or not self.draw(rng):
             return reward, False
         env.ale.setRAM(BOMB, self._pre)
         return reward, True
@@ -80,7 +80,7 @@ class FuelLeak(AtariEvent):
             return reward, False
         ram = env.ale.getRAM()
         city = int(ram[CITY]) % 4
-        if city in self.processed or rng.random() >= self.p:
+        if city in self.processed or not self.draw(rng):
             return reward, False
         self.processed.add(city)
         if ram[FUEL] < LEAK_FUEL:
@@ -131,7 +131,7 @@ class BankEmpty(AtariEvent):
         if not any(pre[s] == BANK and ram[s] != BANK for s in SLOTS):
             return reward, False
         points = score(ram) - score(pre)
-        if (self.fixes and points <= 0) or rng.random() >= self.p:
+        if (self.fixes and points <= 0) or not self.draw(rng):
             return reward, False
         if self.fixes:
             for i in SCORE:

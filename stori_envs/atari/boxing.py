@@ -85,7 +85,7 @@ class HitCancel(AtariEvent):
         ram = env.ale.getRAM()
         player, enemy = int(ram[PLAYER_SCORE]), int(ram[ENEMY_SCORE])
         old_player, old_enemy = self._pre
-        if (player != old_player) == (enemy != old_enemy) or rng.random() >= self.p:
+        if (player != old_player) == (enemy != old_enemy) or not self.draw(rng):
             return reward, False
         if player != old_player:
             env.ale.setRAM(PLAYER_SCORE, old_player)

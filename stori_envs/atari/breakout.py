@@ -59,7 +59,7 @@ class BrickHitCancel(AtariEvent):
         changed = np.flatnonzero(ram[BRICKS] != pre[BRICKS])
         if changed.size == 0 or not np.any(ram[BRICKS] != env.baseline_ram[BRICKS]):
             return reward, False
-        if rng.random() >= self.p:
+        if not self.draw(rng):
             return reward, False
         for i in changed:
             ale.setRAM(int(i), int(pre[i]))
@@ -96,7 +96,7 @@ class BrickRegrow(AtariEvent):
         ram = env.ale.getRAM()
         base = env.baseline_ram
         candidates = np.flatnonzero(ram[BRICKS] != base[BRICKS])
-        if candidates.size == 0 or rng.random() >= self.p:
+        if candidates.size == 0 or not self.draw(rng):
             return reward, False
         i = int(candidates[rng.integers(candidates.size)])
         env.ale.setRAM(i, int(base[i]))

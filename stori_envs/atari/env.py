@@ -12,8 +12,8 @@ Pipeline of one agent step (``frameskip=k``, ``pool=True``)::
 Rewards are summed over the k frames. The emulator runs at frameskip 1 with sticky actions off
 (sticky actions are untracked type-1 noise), minimal action set, ``max_num_frames_per_episode``
 108,000 frames like ``ALE/<Game>-v5``. With ``frameskip=1`` (and any ``pool``) the env is a
-per-frame env, the paper's base environment. Seeding the ALE follows ``ALE/<Game>-v5``, so type 3.1
-with ``frameskip=1`` reproduces it frame for frame.
+per-frame env, the paper's base environment; type 3.1 with ``frameskip=1`` reproduces
+``ALE/<Game>-v5`` (``frameskip=1, repeat_action_probability=0``) frame for frame.
 
 Concept drift (2.2) builds its secondary component once, disabled, and lists it in
 ``drift_components``; :func:`stori_envs.atari.make_atari` wraps the env in the core
@@ -120,8 +120,10 @@ class AtariStoriEnv(gym.Env):
         self.ale.setFloat("repeat_action_probability", 0.0)
         self.ale.setInt("frame_skip", 1)
         self.ale.setInt("max_num_frames_per_episode", max_num_frames_per_episode)
-        self._seed_ale(None)
-        self._ale_seeded = False
+        # The emulator's RNG only drives sticky actions, which are off: its seed changes no trajectory of
+        # these games (tested), so the ROM is loaded once and reset(seed=...) never reloads it (~100 ms).
+        self.ale.setInt("random_seed", 0)
+        self.ale.loadROM(roms.get_rom_path(self.game.rom))
         self._actions: list[Action] = list(self.ale.getMinimalActionSet())
         self._noop = Action.NOOP
         self.action_space = spaces.Discrete(len(self._actions))
@@ -224,18 +226,8 @@ class AtariStoriEnv(gym.Env):
         return ObservationHider("ram", po.prob, ram_mode=mode, in_frame=in_frame, **common)
 
     # -- seeding and reset ----------------------------------------------------------------------
-    def _seed_ale(self, seed: int | None) -> None:
-        """Seed and (re)load the ROM exactly as ``ALE/<Game>-v5`` does, so trajectories match it."""
-        ss = np.random.SeedSequence(seed)
-        _, ale_seed = ss.generate_state(n_words=2)
-        self.ale.setInt("random_seed", np.int32(ale_seed))
-        self.ale.loadROM(roms.get_rom_path(self.game.rom))
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed, options=options)
-        if seed is not None and not (self.semantics.seed_policy == "first_reset" and self._ale_seeded):
-            self._seed_ale(seed)
-            self._ale_seeded = True
         self._events_rng = self._events_stream.reset(seed)
         for component in (self._replacer, self._hider):
             if component is not None:

@@ -30,12 +30,18 @@ class AtariEvent(RandomEvent):
         self.enabled = True
         self.per_step = per_step
         self.fixes = fixes
+        self.draws = 0  # coins drawn so far (for rate checks: fired / draws estimates p)
+
+    def draw(self, rng: np.random.Generator) -> bool:
+        """One coin with probability ``p``."""
+        self.draws += 1
+        return rng.random() < self.p
 
     def coin(self, env: Any, rng: np.random.Generator) -> bool:
         """The draw of an unconditional event: every frame, or once per agent step."""
         if self.per_step and env.frame_in_step:
             return False
-        return rng.random() < self.p
+        return self.draw(rng)
 
 
 class GatedEvent(AtariEvent):

@@ -83,13 +83,13 @@ class FillCancel(AtariEvent):
             lost = pre[TUNNELS] & ~ram[TUNNELS]
             filled = np.flatnonzero(lost)
             gained = score(ram) - score(pre)
-            if filled.size == 0 or gained < FILL_POINTS or (gained - FILL_POINTS) % 100 or rng.random() >= self.p:
+            if filled.size == 0 or gained < FILL_POINTS or (gained - FILL_POINTS) % 100 or not self.draw(rng):
                 return reward, False
             for i in filled:
                 ale.setRAM(int(i), int(ram[i] | lost[i]))
         else:
             changed = np.flatnonzero(ram[TUNNELS] != pre[TUNNELS])
-            if changed.size == 0 or not np.any(ram[TUNNELS] != env.baseline_ram[TUNNELS]) or rng.random() >= self.p:
+            if changed.size == 0 or not np.any(ram[TUNNELS] != env.baseline_ram[TUNNELS]) or not self.draw(rng):
                 return reward, False
             farmer_x = int(ram[FARMER_X])
             restored = [int(i) for i in changed if _column_covers(int(i), farmer_x)]
@@ -140,7 +140,7 @@ class CarrotKill(AtariEvent):
             return reward, False
         carrots = int(ale.getRAM()[CARROTS])
         visible = [b for b in CARROT_BITS if carrots >> b & 1]
-        if len(visible) < (2 if self.fixes else 1) or rng.random() >= self.p:
+        if len(visible) < (2 if self.fixes else 1) or not self.draw(rng):
             return reward, False
         bit = visible[rng.integers(len(visible))]
         ale.setRAM(CARROTS, carrots & ~(1 << bit))

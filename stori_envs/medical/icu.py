@@ -218,7 +218,9 @@ def policy_matrix(tier: str) -> np.ndarray:
     raise ValueError(f"tier: got {tier!r}; allowed: 'random', 'expert', 'optimal'")
 
 
+@lru_cache(maxsize=2)
 def _model(inadmissible: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dense (P, r) under an inadmissible-action strategy (cached: about 200 MB per strategy)."""
     t = load_tables()
     tx, r = t.transition_matrix(), t.expected_reward()
     if inadmissible == "terminate":
@@ -228,6 +230,7 @@ def _model(inadmissible: str) -> tuple[np.ndarray, np.ndarray]:
         r[bad] = 0.0
     elif inadmissible != "mean":
         raise ValueError(f"inadmissible: got {inadmissible!r}; allowed: 'mean', 'terminate'")
+    tx.flags.writeable = r.flags.writeable = False
     return tx, r
 
 

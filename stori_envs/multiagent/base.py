@@ -72,7 +72,13 @@ class RiskParallelEnv(ParallelEnv):
         checked = {}
         for agent in self.agents:
             act = actions[agent]
-            if not self._action_spaces[agent].contains(act):
+            space = self._action_spaces[agent]
+            # Fast path for the common case (a Python or numpy integer inside a Discrete space).
+            if isinstance(space, spaces.Discrete) and isinstance(act, (int, np.integer)) \
+                    and not isinstance(act, bool) and space.start <= act < space.start + space.n:
+                checked[agent] = int(act)
+                continue
+            if not space.contains(act):
                 try:
                     act = np.int64(act)
                 except (TypeError, ValueError):

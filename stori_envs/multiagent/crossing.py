@@ -66,7 +66,7 @@ class CrossingEnv(RiskParallelEnv):
             if self.rho > 0 and self.rng("rho").random() < self.rho:
                 act = ACCELERATE
                 infos[agent]["replaced_action"] = True
-            self.vel[i] = int(np.clip(self.vel[i] + act - 1, 0, V_MAX))
+            self.vel[i] = min(max(int(self.vel[i]) + act - 1, 0), V_MAX)
             self.pos[i] += self.vel[i]
         rewards = {a: -STEP_COST for a in live}
         terminated = {a: False for a in live}

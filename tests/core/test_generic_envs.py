@@ -13,7 +13,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import stori_envs
 
 ENV_IDS = ["CartPole-v1", "Pendulum-v1", "InvertedPendulum-v5"]
-CASES = [(env_id, name, profile) for env_id in ENV_IDS for name, profile in every_type(env_id).items()]
+CASES = [(env_id, name, profile) for env_id in ENV_IDS for name, profile in every_type().items()]
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +30,7 @@ def test_checkers_and_info(env_id, name, profile):
     assert env.observation_space.contains(obs)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     record = info["stori"]
-    expected_type = (profile or {"stochasticity_type": "3.1"})["stochasticity_type"]
+    expected_type = profile.stochasticity_type if profile is not None else "3.1"
     assert record["type"] == expected_type
     assert set(record) >= {"type", "concept", "action", "executed_action", "action_replaced", "event",
                            "observation_altered"}
@@ -58,7 +58,7 @@ def test_type1_rate_and_subset():
             env.reset()
     assert_rate(replaced, total, 0.3)
 
-    env = stori_envs.make("CartPole-v1", action(1.0, **{"intrinsic_stochasticity.action_dependent.allowed_actions": [1]}))
+    env = stori_envs.make("CartPole-v1", action(1.0, allowed_actions=[1]))
     env.reset(seed=0)
     assert all(env.step(0)[4]["stori"]["executed_action"] == 1 for _ in range(20))
 
@@ -119,8 +119,7 @@ def test_state_perturbation_rate_and_effect(env_id):
 
 @pytest.mark.parametrize("switch, first", [("T", 10), ("T-1", 9)])
 def test_sudden_drift_switches_at_documented_step_and_resets(switch, first):
-    profile = drift(action(1.0, **{"intrinsic_stochasticity.action_dependent.allowed_actions": [1]}), "sudden", 10,
-                    **{"semantics.drift_switch": switch})
+    profile = drift(action(1.0, allowed_actions=[1]), "sudden", 10, semantics__drift_switch=switch)
     env = stori_envs.make("CartPole-v1", profile)
     for episode in range(2):
         _, info = env.reset(seed=episode)
@@ -207,7 +206,7 @@ def test_observations_are_fresh_arrays():
 
 def test_seed_policies():
     fresh = stori_envs.make("CartPole-v1", action(0.5))
-    once = stori_envs.make("CartPole-v1", action(0.5, **{"semantics.seed_policy": "first_reset"}))
+    once = stori_envs.make("CartPole-v1", action(0.5, semantics__seed_policy="first_reset"))
 
     def episode_draws(env):
         env.reset(seed=7)
@@ -249,9 +248,9 @@ def test_gym_make_ids():
         ("CartPole-v1", observation("ram", 1.0, "2"), "RAM peeks need an Atari game"),
         ("CartPole-v1", observation("dropout", 1.0, features=[9]), "partial_observation.features"),
         ("CartPole-v1", event("colour_flip", 0.1), "allowed for the 'generic' family"),
-        ("CartPole-v1", action(0.1, **{"intrinsic_stochasticity.action_dependent.allowed_actions": [2]}),
+        ("CartPole-v1", action(0.1, allowed_actions=[2]),
          "allowed_actions"),
-        ("Pendulum-v1", action(0.1, **{"intrinsic_stochasticity.action_dependent.allowed_actions": [0]}),
+        ("Pendulum-v1", action(0.1, allowed_actions=[0]),
          "Discrete action space"),
         ("NoSuchEnv-v0", None, "env: got 'NoSuchEnv-v0'"),
     ],

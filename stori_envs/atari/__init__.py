@@ -2,7 +2,9 @@
 
     >>> import gymnasium as gym, stori_envs
     >>> env = gym.make("stori/Breakout-T3.2A-v0")            # a preset of the paper
-    >>> env = stori_envs.make("Boxing", "3.2C", semantics="paper", frameskip=1)
+    >>> env = stori_envs.make("ALE/Boxing-v5", {"stochasticity_type": "1",
+    ...     "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 0.3})
+    >>> env = stori_envs.atari.make_atari("Boxing", "3.2C", semantics="paper", frameskip=1)
 
 See docs/atari.md. The engine is :class:`stori_envs.atari.env.AtariStoriEnv`.
 """

@@ -12,10 +12,11 @@ VASO_EDGES = (0.25, 0.5, 0.75)
 VASO_LEVELS = (0.125, 0.375, 0.625, 0.875)
 
 # Clinician tier: mean number of steps per episode on which each cost component is active
-# (order of COST_NAMES), keyed by dt_hours. cost_limit = sum_k w_k * mean_k.
+# (order of COST_NAMES), for the 4-h/72-h default and the 1-h/48-h ogsrl_hypotension preset.
+# cost_limit = sum_k w_k * mean_k.
 CLINICIAN_EPISODE_COSTS = {
-    4: (1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
-    1: (4.0, 4.0, 4.0, 4.0, 4.0, 4.0),
+    (4, 72): (1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+    (1, 48): (4.0, 4.0, 4.0, 4.0, 4.0, 4.0),
 }
 
 # Admission medians of the charted features (MAP, HR, SpO2, lactate, urine, creatinine): the value

@@ -81,9 +81,11 @@ class EpisodeSeeder:
         return self.episode == 0
 
 
-def clinician_cost_limit(config: MedSepsisConfig) -> float:
-    """The clinician tier's mean undiscounted episode cost under ``config``'s weights (shipped calibration)."""
-    return float(np.dot(calibrated.CLINICIAN_EPISODE_COSTS[config.dt_hours], config.weights))
+def clinician_cost_limit(config: MedSepsisConfig) -> float | None:
+    """The clinician tier's mean undiscounted episode cost under ``config``'s weights, from the shipped
+    calibration of the base dynamics (4-h steps over 72 h, or 1-h steps over 48 h); None for other grids."""
+    means = calibrated.CLINICIAN_EPISODE_COSTS.get((config.dt_hours, config.horizon_hours))
+    return None if means is None else float(np.dot(means, config.weights))
 
 
 class MedSepsisEnv(gym.Env):

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 
 from stori_envs.medical.config import (
+    COST_NAMES,
     FLUID_MAX_ML_PER_4H,
     MEASURED,
     OBS,
@@ -306,3 +309,71 @@ def make_policy(tier: str, *, seed: int | None = None, dt_hours: int = 4, **over
         raise ValueError(f"{unknown[0]}: got {overrides[unknown[0]]!r}; allowed: ClinicianConfig fields "
                          + ", ".join(sorted(known)))
     return ClinicianPolicy(TIER_CONFIGS[tier], seed=seed, dt_hours=dt_hours, name=tier, **overrides)
+
+
+# -- rollouts ---------------------------------------------------------------------------------------
+@dataclass
+class Episode:
+    """One admission under a policy: T transitions (observations has T + 1 rows)."""
+
+    seed: int
+    patient_id: int
+    observations: np.ndarray
+    actions: np.ndarray
+    logp: np.ndarray
+    rewards: np.ndarray
+    costs: np.ndarray
+    cost_vectors: np.ndarray
+    outcome: str | None
+
+    @property
+    def length(self) -> int:
+        return len(self.rewards)
+
+
+def rollout(env: gym.Env, policy: Policy, seed: int) -> Episode:
+    """Run one episode from ``env.reset(seed=seed)``; the policy is re-seeded with the same seed (own stream)."""
+    obs, info = env.reset(seed=seed)
+    policy.reset(seed)
+    observations, actions, logps, rewards, costs, vectors = [obs], [], [], [], [], []
+    done = False
+    while not done:
+        action, logp = policy.act(obs)
+        obs, reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        observations.append(obs)
+        actions.append(action)
+        logps.append(logp)
+        rewards.append(reward)
+        costs.append(info["cost"])
+        vectors.append(info["cost_vector"])
+    return Episode(seed, info["patient_id"], np.asarray(observations), np.asarray(actions, dtype=np.float32),
+                   np.asarray(logps), np.asarray(rewards), np.asarray(costs), np.asarray(vectors), info["outcome"])
+
+
+def evaluate(env: gym.Env, policy: Policy, seeds: Iterable[int], progress=None) -> dict[str, Any]:
+    """Mean return, episode cost, mortality, discharge rate and per-component step rates over ``seeds``.
+
+    ``progress`` (optional) is called once per finished episode (e.g. a progress bar's ``advance``).
+    """
+    episodes = []
+    for seed in seeds:
+        episodes.append(rollout(env, policy, int(seed)))
+        if progress is not None:
+            progress()
+    returns = np.asarray([e.rewards.sum() for e in episodes])
+    costs = np.asarray([e.costs.sum() for e in episodes])
+    vectors = np.concatenate([e.cost_vectors for e in episodes])
+    outcomes = [e.outcome for e in episodes]
+    return {
+        "episodes": episodes,
+        "returns": returns,
+        "costs": costs,
+        "return": float(returns.mean()),
+        "cost": float(costs.mean()),
+        "mortality": outcomes.count("death") / len(episodes),
+        "discharge": outcomes.count("discharge") / len(episodes),
+        "length": float(np.mean([e.length for e in episodes])),
+        "component_rates": dict(zip(COST_NAMES, vectors.mean(0).tolist())),
+        "episode_component_costs": dict(zip(COST_NAMES, (vectors.sum(0) / len(episodes)).tolist())),
+    }

@@ -14,6 +14,7 @@ from helpers import assert_rate
 import stori_envs
 from stori_envs.atari.env import AtariStoriEnv
 from stori_envs.atari.ledger import RewardLedger
+from stori_envs.atari.presets import preset_profile
 
 gym.register_envs(__import__("ale_py"))
 
@@ -286,7 +287,8 @@ def test_bad_action_raises():
 
 def test_family_builds_from_game_names_and_v5_ids():
     for name in ("Breakout", "breakout", "ALE/Breakout-v5"):
-        env = stori_envs.make(name, "T3.2A")
+        env = stori_envs.make(name, preset_profile("Breakout", "3.2A"), frameskip=2)
         assert isinstance(env.unwrapped, AtariStoriEnv) and env.unwrapped.game.name == "Breakout"
-    env = stori_envs.make("ALE/BankHeist-v5", "T2.2")
+        assert env.unwrapped.frameskip == 2 and env.unwrapped._hider.filler is not None
+    env = stori_envs.make("ALE/BankHeist-v5", preset_profile("BankHeist", "2.2"))
     assert type(env).__name__ == "ConceptDrift"

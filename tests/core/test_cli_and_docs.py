@@ -45,8 +45,9 @@ def test_readme_python_examples_run():
     readme = (ROOT / "README.md").read_text()
     snippets = re.findall(r"```python\n(.+?)\n```", readme, flags=re.S)
     assert snippets
+    namespace: dict = {}  # a reader runs the snippets in order, in one session
     for code in snippets:
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "README.md", "exec"), namespace)
 
 
 def test_demo_runs_and_resumes(tmp_path, capsys):

@@ -67,8 +67,8 @@ def write_constants(values: dict) -> None:
     fmt = lambda xs: "(" + ", ".join(f"{x:.4g}" for x in xs) + ")"  # noqa: E731
     text = CONSTANTS_FILE.read_text()
     head = text[:text.index("# Discrete dose levels")]
-    body = f"""# Discrete dose levels (fractions of the maximum dose; ICU-Sepsis layout): edges between levels 1-4 are the
-# quartiles of the clinician's non-zero doses, level values the medians inside each quartile.
+    body = f"""# Discrete dose levels (fractions of the maximum dose; ICU-Sepsis layout): edges between levels 1-4 are
+# the quartiles of the clinician's non-zero doses, level values the medians inside each quartile.
 FLUID_EDGES = {fmt(values["fluid"][0])}
 FLUID_LEVELS = {fmt(values["fluid"][1])}
 VASO_EDGES = {fmt(values["vaso"][0])}
@@ -155,9 +155,11 @@ def plot_trajectory(seed: int, path: Path) -> None:
     fig, axes = plt.subplots(2, 4, figsize=(15, 6.2))
     flat = axes.ravel()
     for name in POLICIES:
-        ep = rollout(env, build_policy(name, seed), seed)
+        policy = build_policy(name, seed)
+        ep = rollout(env, policy, seed)
         hours = ep.observations[:, OBS["hours"]]
-        style = dict(color=COLORS[name], label=f"{name} ({ep.outcome or 'alive at 72 h'})", lw=1.6)
+        label = name + (f" -> {policy.source}" if name == "mixed" else "") + f" ({ep.outcome or 'alive at 72 h'})"
+        style = dict(color=COLORS[name], label=label, lw=1.6, ls=":" if name == "mixed" else "-")
         for ax, (feature, label, line) in zip(flat, panels):
             ax.plot(hours, ep.observations[:, OBS[feature]], **style)
             ax.set_title(label, fontsize=9)
@@ -181,12 +183,8 @@ def icu_rows(episodes: int, progress) -> list[list] | None:
     """ICU-Sepsis reference values: exact DP return and Monte Carlo return, length and cost per policy."""
     try:
         from stori_envs.medical import icu
-    except ImportError:
-        return None
-    try:
-        icu.load_tables()
-    except ImportError:
-        logger.warning("icu-sepsis not installed: skipping the ICU-Sepsis table (%s)", icu.EXTRA_HINT)
+    except ModuleNotFoundError as exc:
+        logger.warning("skipping the ICU-Sepsis table: %s", exc)
         return None
     env = icu.ICUSepsisCostEnv()
     rows = []
@@ -218,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=1000, help="held-out evaluation patients per policy")
     parser.add_argument("--write-constants", action="store_true", help="regenerate stori_envs/medical/calibrated.py")
-    parser.add_argument("--constants-patients", type=int, default=2000)
+    parser.add_argument("--constants-patients", type=int, default=5000)
     parser.add_argument("--icu-episodes", type=int, default=20_000, help="Monte Carlo episodes per ICU-Sepsis policy")
     parser.add_argument("--trajectory-seed", type=int, default=EVAL_SEED_BASE + 3)
     parser.add_argument("--images", type=Path, default=ROOT / "docs" / "images")
@@ -246,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     plot_trajectory(args.trajectory_seed, args.images / "medsepsis_trajectory.png")
     clin = results["clinician"]
     print(f"Machine: {machine_description()}\nCommand: `{command_line()}`\n")
-    print(f"### Per policy ({args.patients} held-out patients, seeds {EVAL_SEED_BASE}+; component columns: % of steps)\n")
+    print(f"### Per policy ({args.patients} held-out patients, seeds {EVAL_SEED_BASE}+; "
+          "component columns: % of steps)\n")
     print(markdown_table(["policy", "mortality", "discharged", "steps", "return", "episode cost"]
                          + [k for k in COST_NAMES], summary_rows(results)))
     print("\n### Admission (clinician run; charted values)\n")

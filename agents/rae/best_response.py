@@ -206,7 +206,12 @@ def _kkt_on(mu: np.ndarray, q: np.ndarray, support: np.ndarray, tol: float) -> t
     a[:k, k] = 1.0
     a[k, :k] = 1.0
     b = np.append(mu[support], 1.0)
-    sol = np.linalg.lstsq(a, b, rcond=None)[0]
+    try:
+        sol = np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        sol = np.linalg.lstsq(a, b, rcond=None)[0]
+    if not np.all(np.isfinite(sol)) or np.abs(a @ sol - b).max() > 1e-9 * _scale(mu, q):
+        sol = np.linalg.lstsq(a, b, rcond=None)[0]
     xs, lam = sol[:k], sol[k]
     if xs.min() < -1e-12:
         return None, int(support[np.argmin(xs)]), -1

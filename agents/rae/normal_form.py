@@ -132,11 +132,15 @@ def product_distribution(strategies: Sequence[np.ndarray]) -> np.ndarray:
     return reduce(lambda a, b: np.multiply.outer(a, b).ravel(), strategies, np.ones(1))
 
 
-def _moments_flat(m: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mu, Sigma, second moments) of a flattened n_i x K table under the opponent distribution y."""
+def _moments_flat(m: np.ndarray, y: np.ndarray, mt: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mu, Sigma, second moments) of a flattened n_i x K table under the opponent distribution y.
+
+    ``mt`` is a C-contiguous copy of ``m.T`` (BLAS is several times faster with it on large tables).
+    """
     mu = m @ y
     my = m * y
-    sigma = my @ m.T - np.outer(mu, mu)
+    sigma = my @ (np.ascontiguousarray(m.T) if mt is None else mt) - np.outer(mu, mu)
     sigma = 0.5 * (sigma + sigma.T)  # exact symmetry keeps the KKT systems symmetric
     second = np.einsum("ak,ak->a", my, m)
     return mu, sigma, second
@@ -178,8 +182,17 @@ def _as_list(strategies, count: int) -> list:
 
 # --------------------------------------------------------------------------------------- best response, gap
 def _best_response(m: np.ndarray, y: np.ndarray, gamma: float, tau: float, variance: str, mode: str, eps: float,
-                   warm_start: np.ndarray | None = None) -> np.ndarray:
-    mu, sigma, second = _moments_flat(m, y)
+                   warm_start: np.ndarray | None = None, mt: np.ndarray | None = None) -> np.ndarray:
+    if gamma == 0.0 and tau == 0.0 and mode == "penalty":
+        # Plain best response: the covariance only matters to break ties between best actions.
+        mu = m @ y
+        top = float(mu.max())
+        face = np.nonzero(mu >= top - 1e-12 * (1.0 + abs(top)))[0]
+        if face.size == 1:
+            x = np.zeros(mu.shape[0])
+            x[face[0]] = 1.0
+            return x
+    mu, sigma, second = _moments_flat(m, y, mt)
     if mode == "constrained":
         return constrained_best_response(mu, sigma, eps)
     if mode == "lexicographic":
@@ -241,14 +254,21 @@ class _Game:
         self.n = len(self.payoffs)
         self.shape = self.payoffs[0].shape
         self.flat = [flatten_player(p, i) for i, p in enumerate(self.payoffs)]
+        self.flat_t = [np.ascontiguousarray(f.T) for f in self.flat]
 
     def y(self, profile: Sequence[np.ndarray], i: int) -> np.ndarray:
         if self.n == 2:
             return profile[1 - i]
         return product_distribution([profile[j] for j in range(self.n) if j != i])
 
+    def best_response(self, i: int, y: np.ndarray, gamma: float, tau: float, variance: str,
+                      warm_start: np.ndarray | None) -> np.ndarray:
+        return _best_response(self.flat[i], y, gamma, tau, variance, "penalty", 0.0, warm_start, self.flat_t[i])
+
     def utility(self, i: int, x: np.ndarray, y: np.ndarray, gamma: float, tau: float, variance: str) -> float:
-        mu, sigma, second = _moments_flat(self.flat[i], y)
+        if gamma == 0.0 and tau == 0.0:
+            return float(x @ (self.flat[i] @ y))
+        mu, sigma, second = _moments_flat(self.flat[i], y, self.flat_t[i])
         if variance == "total":
             e = float(mu @ x)
             return e - gamma * (float(second @ x) - e * e)
@@ -260,8 +280,7 @@ def _gaps(game: _Game, profile: Sequence[np.ndarray], gamma: np.ndarray, tau: np
     gaps, brs = np.zeros(game.n), []
     for i in range(game.n):
         y = game.y(profile, i)
-        br = _best_response(game.flat[i], y, gamma[i], tau[i], variance, "penalty", 0.0,
-                            profile[i] if warm is None else warm[i])
+        br = game.best_response(i, y, gamma[i], tau[i], variance, profile[i] if warm is None else warm[i])
         brs.append(br)
         gaps[i] = max(0.0, game.utility(i, br, y, gamma[i], tau[i], variance)
                       - game.utility(i, profile[i], y, gamma[i], tau[i], variance))
@@ -375,8 +394,7 @@ def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, p
     step = 0
     for step in range(1, iters + 1):
         if cached is None:
-            cached = [_best_response(game.flat[i], game.y(beliefs, i), g[i], t[i], variance, "penalty", 0.0, last[i])
-                      for i in range(n)]
+            cached = [game.best_response(i, game.y(beliefs, i), g[i], t[i], variance, last[i]) for i in range(n)]
         responses, cached = cached, None
         last = responses
         for i in range(n):

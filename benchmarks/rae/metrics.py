@@ -129,7 +129,9 @@ def ratio_ci(numerator: Sequence[Sequence[bool]], denominator: Sequence[Sequence
         b = pooled(den, rng.integers(len(den), size=len(den)))
         ratios.append(a / b if b > 0 else np.inf)
     lo = (1 - confidence) / 2
-    return float(point), float(np.quantile(ratios, lo)), float(np.quantile(ratios, 1 - lo))
+    # inverted_cdf: no interpolation, so infinite ratios (no crash in a resample) stay well defined
+    return (float(point), float(np.quantile(ratios, lo, method="inverted_cdf")),
+            float(np.quantile(ratios, 1 - lo, method="inverted_cdf")))
 
 
 @dataclass

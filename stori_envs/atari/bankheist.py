@@ -48,7 +48,12 @@ def score(ram: np.ndarray) -> int:
 
 
 class BombDud(AtariEvent):
-    """Mode 1: when a bomb is dropped (RAM12 leaves its start value), with p it vanishes (a dud)."""
+    """Mode 1: when a bomb is dropped (RAM12 leaves its start value), with p it vanishes (a dud).
+
+    Fixed: fires on the drop only. Original: on any change of RAM12 while it differs from its start
+    value, which also catches the byte's later steps (44 -> 36 -> 60 -> 44 in random play) and then
+    freezes it at its previous value.
+    """
 
     name = "bomb_dud"
 
@@ -60,8 +65,8 @@ class BombDud(AtariEvent):
     def after(self, env, action, reward, rng):
         if not self.enabled:
             return reward, False
-        bomb = int(env.ale.getRAM()[BOMB])
-        if bomb == self._pre or bomb == env.baseline_ram[BOMB] or not self.draw(rng):
+        bomb, start = int(env.ale.getRAM()[BOMB]), int(env.baseline_ram[BOMB])
+        if bomb == self._pre or bomb == start or (self.fixes and self._pre != start) or not self.draw(rng):
             return reward, False
         env.ale.setRAM(BOMB, self._pre)
         return reward, True
@@ -184,8 +189,8 @@ RAM_MODES = {
     "0": NONE_RAM,
     "1": RamPeekMode("car hidden (moved off the road)", writes=((CAR_Y, 155), (CAR_X, 12))),
     "2": RamPeekMode("fuel gauge shows full", writes=((FUEL, 0),)),
-    "3": RamPeekMode("city blocks hidden (one column remains, as in the paper)", writes=((66, 0), (68, 0)),
-                     in_frame=True),
+    # Not in-frame: blocks drawn as nothing also collide as nothing, so the car drives through them (tested).
+    "3": RamPeekMode("city blocks hidden (one column remains, as in the paper)", writes=((66, 0), (68, 0))),
     "4": RamPeekMode("blocks and walls blended into the background colour", dynamic=_blend_writes, in_frame=True),
     "5": RamPeekMode("banks hidden", dynamic=_slot_writes(BANK)),
     "6": RamPeekMode("police cars hidden", dynamic=_slot_writes(POLICE)),

@@ -124,6 +124,7 @@ class AtariStoriEnv(gym.Env):
         # these games (tested), so the ROM is loaded once and reset(seed=...) never reloads it (~100 ms).
         self.ale.setInt("random_seed", 0)
         self.ale.loadROM(roms.get_rom_path(self.game.rom))
+        self._frame_origin = 0  # ALE's global frame count at the last seeded reset (see frame_number)
         self._actions: list[Action] = list(self.ale.getMinimalActionSet())
         self._noop = Action.NOOP
         self.action_space = spaces.Discrete(len(self._actions))
@@ -228,6 +229,8 @@ class AtariStoriEnv(gym.Env):
     # -- seeding and reset ----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed, options=options)
+        if seed is not None:
+            self._frame_origin = self.ale.getFrameNumber()
         self._events_rng = self._events_stream.reset(seed)
         for component in (self._replacer, self._hider):
             if component is not None:
@@ -394,10 +397,16 @@ class AtariStoriEnv(gym.Env):
         """What each decoded field of the ``state`` observation means."""
         return {f.name: f.description for f in self.game.state_fields}
 
+    @property
+    def frame_number(self) -> int:
+        """Emulated frames since the last seeded reset (``ALE/<Game>-v5`` reloads the ROM there, which
+        restarts ALE's global counter; counting from there keeps seeded runs reproducible)."""
+        return self.ale.getFrameNumber() - self._frame_origin
+
     def _info(self) -> dict[str, Any]:
         ale = self.ale
         return {"lives": ale.lives(), "episode_frame_number": ale.getEpisodeFrameNumber(),
-                "frame_number": ale.getFrameNumber()}
+                "frame_number": ale.getFrameNumber() - self._frame_origin}
 
     @staticmethod
     def _record_defaults(rec: dict[str, Any], altered: bool) -> None:

@@ -123,7 +123,8 @@ class CarrotKill(AtariEvent):
     """Mode 3: once per episode, after frame 238, with p per frame (or step) one visible carrot goes.
 
     Fixed: counts the episode's frames and never takes the last carrot. Original: counts the
-    emulator's global frames (so the delay applies to the first episode only) and may take the last.
+    emulator's global frames (since the last seeded reset, where ``ALE/<Game>-v5`` reloads the ROM),
+    so the delay applies to the first episode only, and may take the last carrot.
     """
 
     name = "carrot_kill"
@@ -135,7 +136,7 @@ class CarrotKill(AtariEvent):
         if self.done or not self.enabled or (self.per_step and env.frame_in_step):
             return reward, False
         ale = env.ale
-        frame = ale.getEpisodeFrameNumber() if self.fixes else ale.getFrameNumber()
+        frame = ale.getEpisodeFrameNumber() if self.fixes else env.frame_number
         if frame <= CARROT_DELAY:
             return reward, False
         carrots = int(ale.getRAM()[CARROTS])

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from stori_envs.taxonomy.drift import SWITCHES
+from stori_envs.taxonomy.profile import TEMPORAL_MODES, _choice, _fail, _positive_int, _probability, _Section
 from stori_envs.taxonomy.seeding import SEED_POLICIES
 
 #: The six physiological safety boundaries, in the fixed order of ``info["cost_vector"]``.
@@ -23,7 +24,6 @@ ERR_MODES = ("uniform", "omit", "decimal")
 EVENT_NAMES = ("secondary_infection", "haemorrhage", "atrial_fibrillation", "aspiration")
 DRIFT_CONCEPTS = ("resistant_strain", "frail_cohort", "1", "2.1", "3.2")
 DRIFT_CLOCKS = ("global", "episode")
-TEMPORAL_MODES = ("sudden", "cyclic")
 MISSING_MODES = ("schedule", "mcar", "mnar")
 
 #: Charted (maskable) features, in the order of the 6-bit mask block and of observation indices 0-5.
@@ -44,11 +44,8 @@ VASO_MAX = 1.0  # µg/kg/min norepinephrine-equivalent
 DOSE_EPS_FRACTION = 0.01
 
 
-def _fail(path: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{path}: got {value!r}; allowed: {allowed}")
-
-
 def _number(path: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False) -> float:
+    """A finite number in [lo, hi] (or (lo, hi] with ``lo_open``); the profile validators cover only [0, 1] and >= 0."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
     if not ok:
@@ -57,46 +54,14 @@ def _number(path: str, value: Any, lo: float = -math.inf, hi: float = math.inf, 
     return float(value)
 
 
-def _probability(path: str, value: Any) -> float:
-    return _number(path, value, 0.0, 1.0)
-
-
-def _int(path: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(path, value, f"an integer >= {minimum}")
-    return int(value)
-
-
-def _choice(path: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise _fail(path, value, ", ".join(map(repr, allowed)))
-    return value
-
-
-class _Block:
-    """Shared construction of the frozen blocks from a dict (unknown keys are an error)."""
+class _Block(_Section):
+    """A frozen config block, parsed like a profile section; ``None`` stays ``None`` (the block is off)."""
 
     _path = ""
 
     @classmethod
     def parse(cls, value: Any, path: str | None = None):
-        path = path or cls._path
-        if value is None or isinstance(value, cls):
-            return value
-        if not isinstance(value, Mapping):
-            raise _fail(path, value, f"None, a {cls.__name__} or a dict with keys "
-                        + ", ".join(f.name for f in fields(cls)))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known, key=str)
-        if unknown:
-            raise _fail(f"{path}.{unknown[0]}", value[unknown[0]], "known keys: " + ", ".join(sorted(known)))
-        return cls(**value)
-
-    def _set(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        return None if value is None else cls.from_dict(value, path or cls._path)
 
 
 @dataclass(frozen=True)
@@ -171,7 +136,7 @@ class Drift(_Block):
             concept = {1: "1", 2.1: "2.1", 3.2: "3.2"}.get(concept, concept)
         self._set("concept", _choice(f"{p}.concept", concept, DRIFT_CONCEPTS))
         self._set("temporal_mode", _choice(f"{p}.temporal_mode", self.temporal_mode, TEMPORAL_MODES))
-        self._set("threshold", _int(f"{p}.threshold", self.threshold))
+        self._set("threshold", _positive_int(f"{p}.threshold", self.threshold))
         self._set("clock", _choice(f"{p}.clock", self.clock, DRIFT_CLOCKS))
         self._set("switch", _choice(f"{p}.switch", self.switch, SWITCHES))
         if self.concept == "frail_cohort" and self.clock != "global":
@@ -200,7 +165,7 @@ class Missingness(_Block):
     def __post_init__(self) -> None:
         p = self._path
         self._set("mode", _choice(f"{p}.mode", self.mode, MISSING_MODES))
-        self._set("k", _int(f"{p}.k", self.k))
+        self._set("k", _positive_int(f"{p}.k", self.k))
         self._set("p_miss", _probability(f"{p}.p_miss", self.p_miss))
         self._set("spo2_dropout", _probability(f"{p}.spo2_dropout", self.spo2_dropout))
         blackout = self.blackout
@@ -352,11 +317,12 @@ class MedSepsisConfig(_Block):
         self._set("reward_mode", _choice("reward_mode", self.reward_mode, REWARD_MODES))
         if self.dt_hours not in (1, 4) or isinstance(self.dt_hours, bool):
             raise _fail("dt_hours", self.dt_hours, "1 or 4")
-        hours = _int("horizon_hours", self.horizon_hours)
+        hours = _positive_int("horizon_hours", self.horizon_hours)
         if hours % self.dt_hours:
             raise _fail("horizon_hours", hours, f"a multiple of dt_hours={self.dt_hours}")
         if not isinstance(self.cost_weights, Mapping):
-            raise _fail("cost_weights", self.cost_weights, "a dict mapping " + ", ".join(COST_NAMES) + " to weights >= 0")
+            raise _fail("cost_weights", self.cost_weights,
+                        "a dict mapping " + ", ".join(COST_NAMES) + " to weights >= 0")
         for name, w in self.cost_weights.items():
             _choice("cost_weights", name, COST_NAMES)
             _number(f"cost_weights.{name}", w, 0.0)
@@ -409,11 +375,8 @@ class MedSepsisConfig(_Block):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready kwargs that rebuild this config with :meth:`make`."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = value.to_dict() if isinstance(value, _Block) else (dict(value) if isinstance(value, Mapping)
-                                                                             else value)
+        out = super().to_dict()
+        out["cost_weights"] = dict(self.cost_weights)
         return out
 
     @classmethod
@@ -424,14 +387,7 @@ class MedSepsisConfig(_Block):
         Presets (OGSRL, arXiv 2505.16242): ``ogsrl_sepsis`` (costs hypoxemia + oliguria, §4.1) and
         ``ogsrl_hypotension`` (1-h steps, 48 h, reward ``"map"``, costs oliguria + hyperlactatemia, App. H).
         """
-        if config is None:
-            base = cls()
-        elif isinstance(config, cls):
-            base = config
-        elif isinstance(config, Mapping):
-            base = cls.parse(dict(config), "config")
-        else:
-            raise _fail("config", config, "None, a MedSepsisConfig or a dict of its fields")
+        base = cls() if config is None else cls.from_dict(config, "config")
         changes: dict[str, Any] = {}
         if preset is not None:
             changes.update(preset_overrides(preset))

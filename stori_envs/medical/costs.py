@@ -29,6 +29,9 @@ BOUNDARIES = {
     "vasopressor_excess": ("vasopressor", ">", 0.5, "design (µg/kg/min, executed dose)"),
 }
 _DEFAULT_PARAMS = MedSepsisParams()
+# (observation column or None for the executed vasopressor dose, "below the threshold", threshold) per cost.
+_RULES = tuple((None if BOUNDARIES[n][0] == "vasopressor" else OBS[BOUNDARIES[n][0]], BOUNDARIES[n][1] == "<",
+                BOUNDARIES[n][2]) for n in COST_NAMES)
 
 
 def _obs(obs) -> np.ndarray:
@@ -49,13 +52,11 @@ def cost_vector(obs_next, executed_action) -> np.ndarray:
     if a.shape[-1:] != (2,) or a.ndim != o.ndim:
         raise ValueError(f"executed_action: got shape {a.shape}; allowed: (2,) per observation, matching obs {o.shape}")
     dose = (np.clip(a[..., 1], -1.0, 1.0) + 1.0) * 0.5 * VASO_MAX
-    values = {"vasopressor": dose, **{name: o[..., i] for name, i in OBS.items()}}
-    out = []
-    for name in COST_NAMES:
-        feature, op, threshold, _ = BOUNDARIES[name]
-        v = values[feature]
-        out.append(v < threshold if op == "<" else v > threshold)
-    return np.stack(out, axis=-1).astype(np.float32)
+    out = np.empty(o.shape[:-1] + (len(COST_NAMES),), dtype=np.float32)
+    for k, (column, below, threshold) in enumerate(_RULES):
+        v = dose if column is None else o[..., column]
+        out[..., k] = v < threshold if below else v > threshold
+    return out
 
 
 def cost_components(obs_next, executed_action) -> dict[str, int]:
@@ -120,7 +121,7 @@ class CostTuple(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
 
 class CostInfo(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """The inverse of :class:`CostTuple`: a six-tuple environment back to Gymnasium's five-tuple with ``info["cost"]``."""
+    """The inverse of :class:`CostTuple`: a six-tuple environment back to the five-tuple with ``info["cost"]``."""
 
     def __init__(self, env: gym.Env) -> None:
         gym.utils.RecordConstructorArgs.__init__(self)

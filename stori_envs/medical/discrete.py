@@ -24,6 +24,14 @@ DoseLevels = tuple[tuple[float, ...], tuple[float, ...]]  # (3 edges, 4 level va
 SHIPPED = ((calibrated.FLUID_EDGES, calibrated.FLUID_LEVELS), (calibrated.VASO_EDGES, calibrated.VASO_LEVELS))
 
 
+def action_index(action: Any, n: int) -> int:
+    """A discrete action as an int in [0, n), from a Python or numpy integer (0-d arrays too); ValueError otherwise."""
+    index = action.item() if isinstance(action, np.ndarray) and action.shape == () else action
+    if isinstance(index, bool | np.bool_) or not isinstance(index, int | np.integer) or not 0 <= index < n:
+        raise ValueError(f"action: got {action!r}; allowed: an integer in [0, {n - 1}]")
+    return int(index)
+
+
 def fit_dose_levels(fractions: np.ndarray) -> DoseLevels:
     """Quartile edges of the non-zero doses (fractions of the maximum) and the median inside each quartile."""
     f = np.asarray(fractions, dtype=np.float64).ravel()
@@ -81,12 +89,10 @@ class DiscreteDoses(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
                 raise ValueError(f"levels.{name}: got {(edges, values)!r}; allowed: 3 increasing edges interleaved "
                                  "with 4 level values in [0.01, 1] (fractions of the maximum dose)")
         self.action_space = spaces.Discrete(N_ACTIONS)
+        self._table = decode(np.arange(N_ACTIONS), self.levels)
 
     def action(self, action) -> np.ndarray:
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)) and not (
-                isinstance(action, np.ndarray) and action.shape == () and np.issubdtype(action.dtype, np.integer)):
-            raise ValueError(f"action: got {action!r}; allowed: an integer in [0, {N_ACTIONS - 1}]")
-        return decode(int(action), self.levels)
+        return self._table[action_index(action, N_ACTIONS)].copy()
 
     def encode(self, action) -> int | np.ndarray:
         """The index of continuous action(s), for porting continuous datasets to this wrapper."""
@@ -94,7 +100,7 @@ class DiscreteDoses(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
 
 
 def make_discrete(**kwargs: Any) -> gym.Env:
-    """Entry point of ``stori/MedSepsisDiscrete-v0``: ``MedSepsis`` (any config keywords) with :class:`DiscreteDoses`."""
+    """Entry point of ``stori/MedSepsisDiscrete-v0``: ``MedSepsis`` (any config keywords) + :class:`DiscreteDoses`."""
     from stori_envs.medical.env import MedSepsisEnv
 
     levels = kwargs.pop("levels", None)

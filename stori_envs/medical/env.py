@@ -15,6 +15,7 @@ run on the same seed meet the same patients with the same noise (common random n
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -22,7 +23,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stori_envs.medical import calibrated
-from stori_envs.medical.config import COST_NAMES, MEASURED, VASO_MAX, MedSepsisConfig
+from stori_envs.medical.config import COST_NAMES, MEASURED, OBS, OBS_NAMES, VASO_MAX, MedSepsisConfig
 from stori_envs.medical.costs import cost_vector, death_hazard, map_reward, sofa_reward, weighted_cost
 from stori_envs.medical.physiology import (
     N_LATENT,
@@ -121,15 +122,14 @@ class MedSepsisEnv(gym.Env):
         self._weights = np.asarray(c.weights, dtype=np.float64)
         self._n_sub = int(round(c.dt_hours / SUBSTEP_HOURS))
         self._lo, self._hi = self._low.tolist(), self._high.tolist()
-        self._has_mask = c.block("3.2") is not None
 
-        drift = c.drift
-        self._drift = DriftSchedule(drift) if drift is not None else None
-        switched = drift.concept if drift is not None else None  # the knob drift turns on in concept 2
-        self._dosing = DosingErrors(c.block("1"), self.action_space, switched != "1") if c.block("1") else None
-        self._events = (AdverseEventsKnob(c.block("2.1"), c.dt_hours, switched != "2.1")
-                        if c.block("2.1") else None)
-        self._missing = MissingCharts(c.block("3.2"), switched != "3.2") if c.block("3.2") else None
+        # One knob per configured type; the one drift switches starts off (concept 1).
+        self._drift = DriftSchedule(c.drift) if c.drift is not None else None
+        switched = c.drift.concept if c.drift is not None else None
+        one, two_one, three_two = c.block("1"), c.block("2.1"), c.block("3.2")
+        self._dosing = DosingErrors(one, self.action_space, switched != "1") if one else None
+        self._events = AdverseEventsKnob(two_one, c.dt_hours, switched != "2.1") if two_one else None
+        self._missing = MissingCharts(three_two, switched != "3.2") if three_two else None
         self._switched = {"1": self._dosing, "2.1": self._events, "3.2": self._missing}.get(switched)
         self.stori_type = self._type_id()
 
@@ -142,11 +142,6 @@ class MedSepsisEnv(gym.Env):
         self._done = True
 
     # -- public views ------------------------------------------------------------------------------
-    @property
-    def drift_components(self) -> tuple:
-        """The knobs that concept drift switches (for tools that inspect stacks, as the core's drift does)."""
-        return () if self._switched is None else (self._switched,)
-
     @property
     def global_step(self) -> int:
         """The drift's global clock: steps since construction, the last seeded reset or ``options["global_step"]``."""
@@ -281,6 +276,7 @@ class MedSepsisEnv(gym.Env):
         return np.clip(a, -1.0, 1.0)
 
     def _concept(self) -> int:
+        """The concept of the coming step (1 without drift); switches the drifting knob to match."""
         if self._drift is None:
             return 1
         concept = self._drift.concept(self._clock if self._drift.block.clock == "global" else self._t)
@@ -304,15 +300,17 @@ class MedSepsisEnv(gym.Env):
         hours = float(self._t * c.dt_hours)
         common = [st.balance, 0.0, patient.age, patient.weight, hours, float(chosen[0]), float(chosen[1])]
         sofa = sofa_score(true[0], dose, true[5], true[4], patient.weight, st.lung, st.b)
-        true_obs = np.clip(np.asarray(true + common, dtype=np.float32), self._low[:13], self._high[:13])
-        true_obs[7] = sofa
+        n = len(OBS_NAMES)
+        true_obs = np.clip(np.asarray(true + common, dtype=np.float32), self._low[:n], self._high[:n])
+        true_obs[OBS["sofa"]] = sofa
 
         z = self._rng_measurement.standard_normal(_N_MEASURED).tolist()
         ns = c.noise_scale
         sd = p.measurement_sd
+        exp = math.exp  # additive noise on vitals, multiplicative (log-normal) on labs and urine
         measured = [true[0] + ns * sd[0] * z[0], true[1] + ns * sd[1] * z[1], true[2] + ns * sd[2] * z[2],
-                    true[3] * np.exp(ns * sd[3] * z[3]), true[4] * np.exp(ns * sd[4] * z[4]),
-                    true[5] * np.exp(ns * sd[5] * z[5])]
+                    true[3] * exp(ns * sd[3] * z[3]), true[4] * exp(ns * sd[4] * z[4]),
+                    true[5] * exp(ns * sd[5] * z[5])]
         measured = [min(max(v, lo[i]), hi[i]) for i, v in enumerate(measured)]
         if self._missing is not None:
             seen = self._missing.measured(self._t, sofa)
@@ -327,7 +325,7 @@ class MedSepsisEnv(gym.Env):
         chart_dose = (float(chosen[1]) + 1.0) * 0.5 * VASO_MAX
         rounded = np.asarray(measured, dtype=np.float32).tolist()
         common[1] = sofa_score(rounded[0], chart_dose, rounded[5], rounded[4], patient.weight, st.lung, st.b)
-        values = measured + common + (mask.tolist() if self._has_mask else [])
+        values = measured + common + (mask.tolist() if self._missing is not None else [])
         obs = np.clip(np.asarray(values, dtype=np.float32), self._low, self._high)
         return obs, true_obs, sofa, mask
 

@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from stori_envs.medical.discrete import action_index
 from stori_envs.medical.env import EpisodeSeeder
 from stori_envs.taxonomy.seeding import make_stream
 
@@ -73,11 +74,17 @@ class IcuTables:
 
 
 def assets_directory() -> Path:
-    """Where ``icu-sepsis`` keeps its tables; ImportError naming the extra if it is not installed."""
+    """Where ``icu-sepsis`` keeps its tables; ModuleNotFoundError naming the extra if it is not installed."""
     spec = importlib.util.find_spec("icu_sepsis")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"ICUSepsisCost-v0 needs the tables of the 'icu-sepsis' package: {EXTRA_HINT}")
+        raise ModuleNotFoundError(f"ICUSepsisCost-v0 needs the tables of the 'icu-sepsis' package: {EXTRA_HINT}",
+                                  name="icu_sepsis")
     return Path(list(spec.submodule_search_locations)[0]) / "envs" / "assets"
+
+
+# Fail at import when the extra is missing, so `gym.make("stori/ICUSepsisCost-v0")` and
+# `pytest.importorskip("stori_envs.medical.icu")` see a ModuleNotFoundError naming the extra.
+ASSETS = assets_directory()
 
 
 def _read_admissible(path: Path) -> tuple[tuple[int, ...], ...]:
@@ -93,7 +100,7 @@ def _read_admissible(path: Path) -> tuple[tuple[int, ...], ...]:
 @lru_cache(maxsize=1)
 def load_tables() -> IcuTables:
     """Load and sparsify the tables once per process (about 1 s; the dense tables are not kept)."""
-    directory = assets_directory()
+    directory = ASSETS
     with np.load(directory / "dynamics.npz") as data:
         tx = data["tx_mat"].reshape(N_STATES * N_ACTIONS, N_STATES)
         rows, cols = np.nonzero(tx)
@@ -147,8 +154,8 @@ class ICUSepsisCostEnv(gym.Env):
         if obs_mode == "id":
             self.observation_space = spaces.Discrete(N_STATES)
         else:
-            self.observation_space = spaces.Box(t.centers.min(0).astype(np.float32), t.centers.max(0).astype(np.float32),
-                                                dtype=np.float32)
+            self.observation_space = spaces.Box(t.centers.min(0).astype(np.float32),
+                                                t.centers.max(0).astype(np.float32), dtype=np.float32)
         self.render_mode = None
         terminal = np.zeros(N_STATES, dtype=bool)
         terminal[list(TERMINAL)] = True
@@ -180,9 +187,7 @@ class ICUSepsisCostEnv(gym.Env):
     def step(self, action):
         if self._s is None or self._terminal[self._s]:
             raise gym.error.ResetNeeded("step: called after the episode ended (or before reset); call reset() first")
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)) or not 0 <= action < N_ACTIONS:
-            raise ValueError(f"action: got {action!r}; allowed: an integer in [0, {N_ACTIONS - 1}]")
-        t, s, a = self.tables, self._s, int(action)
+        t, s, a = self.tables, self._s, action_index(action, N_ACTIONS)
         admissible = bool(t.admissible_mask[s, a])
         u = self._rng.random()  # one draw per step, whatever the strategy
         if not admissible and self.inadmissible == "raise_exception":
@@ -253,14 +258,17 @@ def policy_return(policy: np.ndarray, inadmissible: str = "mean") -> float:
 @lru_cache(maxsize=2)
 def _optimal(inadmissible: str) -> np.ndarray:
     tx, r = _model(inadmissible)
-    policy = np.full((N_STATES, N_ACTIONS), 1.0 / N_ACTIONS)
-    for _ in range(100):  # policy iteration converges in a handful of sweeps
+    rows = np.arange(N_STATES)
+    action = np.zeros(N_STATES, dtype=np.int64)
+    for _ in range(100):  # policy iteration: a handful of sweeps
+        policy = np.zeros((N_STATES, N_ACTIONS))
+        policy[rows, action] = 1.0
         q = r + tx @ policy_values(policy, inadmissible)
-        greedy = np.zeros_like(policy)
-        greedy[np.arange(N_STATES), q.argmax(1)] = 1.0
-        if np.array_equal(greedy, policy):
+        # switch only on a real improvement: exact ties would otherwise flip on rounding noise forever
+        better = q.max(1) > q[rows, action] + 1e-10
+        if not better.any():
             break
-        policy = greedy
+        action = np.where(better, q.argmax(1), action)
     return policy
 
 
@@ -276,7 +284,8 @@ class TabularPolicy:
     def __init__(self, table: np.ndarray, *, name: str = "tabular", seed: int | None = None) -> None:
         table = np.asarray(table, dtype=np.float64)
         if table.shape != (N_STATES, N_ACTIONS) or (table < 0).any() or not np.allclose(table.sum(1), 1.0):
-            raise ValueError(f"table: got shape {table.shape}; allowed: ({N_STATES}, {N_ACTIONS}) rows of probabilities")
+            raise ValueError(f"table: got shape {table.shape}; allowed: ({N_STATES}, {N_ACTIONS}) rows of "
+                             "probabilities")
         self.table, self.name = table, name
         self._cum = np.cumsum(table, axis=1)
         self.reset(seed)

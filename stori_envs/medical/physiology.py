@@ -151,7 +151,7 @@ def sample_patient(rng: np.random.Generator, params: MedSepsisParams, *, frail: 
 
 
 def preload(pat: Patient, params: MedSepsisParams, vol: float) -> float:
-    """Frank-Starling factor P(vol): sigmoid with P(0) = 1, flat at high volume; falls beyond V_hf with heart failure."""
+    """Frank-Starling factor P(vol): a sigmoid, P(0) = 1, flat at high volume; falls beyond V_hf in heart failure."""
     mid, scale = params.preload_mid, params.preload_scale
     value = (1.0 + math.exp(mid / scale)) / (1.0 + math.exp(-(vol - mid) / scale))
     if pat.heart_failure and vol > params.hf_volume:

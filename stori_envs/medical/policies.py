@@ -35,11 +35,9 @@ from stori_envs.medical.config import (
     OBS_NAMES,
     VASO_MAX,
     _Block,
-    _choice,
-    _int,
     _number,
-    _probability,
 )
+from stori_envs.taxonomy.profile import _choice, _positive_int, _probability
 from stori_envs.taxonomy.seeding import make_stream
 
 TIERS = ("expert", "clinician", "random", "mixed", "unsafe")
@@ -88,7 +86,7 @@ class ClinicianConfig(_Block):
     def __post_init__(self) -> None:
         p = self._path
         self._set("eps", _probability(f"{p}.eps", self.eps))
-        self._set("delay", _int(f"{p}.delay", self.delay, 0))
+        self._set("delay", _positive_int(f"{p}.delay", self.delay, 0))
         self._set("lab_use", _choice(f"{p}.lab_use", self.lab_use, LAB_USES))
         if not isinstance(self.lactate_guided, bool):
             raise ValueError(f"{p}.lactate_guided: got {self.lactate_guided!r}; allowed: True or False")
@@ -161,6 +159,7 @@ class ClinicianPolicy(_Seeded):
         self._scale = dt_hours / 4.0
         self._history: deque = deque(maxlen=self.config.delay + 1)
         self._last_hours = None
+        self._new_episode()
         super().__init__(seed)
 
     # -- rules -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from ale_py import Action
+from ale_py import Action, ALEInterface, roms
 
 from stori_envs.atari import make_atari
 from stori_envs.taxonomy.profile import Profile
@@ -72,13 +72,33 @@ def breakout_tracker(seed: int = 0) -> Callable[[object], int]:
     return act
 
 
-def lockstep(envs: list, seed: int, steps: int, policy: Callable[[object], int]) -> Iterator[tuple[int, list]]:
+def state_where(rom: str, condition: Callable[[object], bool], seed: int = 0):
+    """An emulator state reached by random play where ``condition(ale)`` holds (a rare object on screen)."""
+    ale = ALEInterface()
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.loadROM(roms.get_rom_path(rom))
+    ale.reset_game()
+    actions = ale.getMinimalActionSet()
+    rng = np.random.default_rng(seed)
+    while not condition(ale):
+        ale.act(actions[rng.integers(len(actions))])
+        if ale.game_over():
+            ale.reset_game()
+    return ale.cloneState(include_rng=True)
+
+
+def lockstep(envs: list, seed: int, steps: int, policy: Callable[[object], int], state=None
+             ) -> Iterator[tuple[int, list]]:
     """Reset every env with ``seed`` and step them with the same actions (chosen on ``envs[0]``).
 
+    ``state`` (from :func:`state_where`) is restored into every env's emulator after the reset.
     Yields ``(step, [(obs, reward, terminated, truncated, info), ...])``; step -1 is the reset
     (reward None). Stops at the end of the first episode.
     """
     results = [env.reset(seed=seed) for env in envs]
+    if state is not None:
+        for env in envs:
+            env.unwrapped.ale.restoreState(state)
     yield -1, [(obs, None, False, False, info) for obs, info in results]
     for step in range(steps):
         action = policy(envs[0])
@@ -86,3 +106,26 @@ def lockstep(envs: list, seed: int, steps: int, policy: Callable[[object], int])
         yield step, results
         if any(r[2] or r[3] for r in results):
             return
+
+
+_TWINS: dict[tuple[str, int], object] = {}
+
+
+def twin(game: str, frameskip: int = 4):
+    """A cached type-3.1 env (the truth to compare against); callers reset it with their seed."""
+    key = (game, frameskip)
+    if key not in _TWINS:
+        _TWINS[key] = make(game, None, frameskip=frameskip)
+    return _TWINS[key]
+
+
+def bcd(byte: int) -> int:
+    return (int(byte) >> 4) * 10 + (int(byte) & 15)
+
+
+def score(ram, indices) -> int:
+    """A BCD number stored most significant byte first (the spec's score bytes)."""
+    value = 0
+    for i in indices:
+        value = value * 100 + bcd(ram[i])
+    return value

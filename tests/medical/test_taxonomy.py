@@ -1,0 +1,263 @@
+"""The taxonomy on MedSepsis: each stochastic knob moves its statistic to its nominal rate, on the real simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_rate
+from medical_support import TEST_SEED_BASE, run_steps
+
+import stori_envs
+from stori_envs.medical import calibrated
+from stori_envs.medical.config import EVENT_NAMES, MEASURED, OBS, AdverseEvents
+from stori_envs.medical.env import MedSepsisEnv
+from stori_envs.profiles import action, drift, event, observation, state
+from stori_envs.taxonomy.drift import concept_two_active
+
+LAB = [MEASURED.index("lactate"), MEASURED.index("creatinine")]
+SPO2 = MEASURED.index("spo2")
+
+
+# -- type 1: dosing errors ----------------------------------------------------------------------------
+def test_dosing_errors_replace_at_rate_and_the_chart_keeps_the_chosen_dose():
+    env = MedSepsisEnv(dosing_error={"p_err": 0.2}, noise_scale=0.0)
+    steps = run_steps(env, 3000, seed=TEST_SEED_BASE)
+    replaced = [info["action_replaced"] for *_, info in steps]
+    assert_rate(sum(replaced), len(steps), 0.2)
+    differs = 0
+    for obs, act, _, nxt, _, _, info in steps:
+        chosen = np.clip(act, -1, 1).astype(np.float32)
+        assert np.array_equal(nxt[[OBS["prev_fluid"], OBS["prev_vasopressor"]]], chosen)  # never the executed one
+        assert (not np.array_equal(info["executed_action"], chosen)) == info["action_replaced"]
+        assert info["stori"]["action_replaced"] == info["action_replaced"] and info["stori"]["type"] == "1"
+        if not info["action_replaced"]:
+            assert nxt[OBS["sofa"]] == info["sofa"]  # noise-free chart = truth when nothing was replaced
+        else:
+            differs += nxt[OBS["sofa"]] != info["sofa"]
+    assert differs > 0  # the charted SOFA uses the chosen dose, the true one the executed dose
+
+
+@pytest.mark.parametrize("mode", ["omit", "decimal"])
+def test_pump_errors_change_one_channel(mode):
+    env = MedSepsisEnv(dosing_error={"p_err": 0.5, "err_mode": mode})
+    fixed = lambda obs, rng: np.array([-0.9, -0.95], np.float32)  # noqa: E731  small doses on both pumps
+    steps = run_steps(env, 400, seed=1, action_fn=fixed)
+    assert_rate(sum(i["action_replaced"] for *_, i in steps), len(steps), 0.5)
+    channels = set()
+    for *_, info in steps:
+        if not info["action_replaced"]:
+            continue
+        changed = np.flatnonzero(info["executed_action"] != fixed(None, None))
+        assert len(changed) == 1
+        c = int(changed[0])
+        channels.add(c)
+        dose = (fixed(None, None)[c] + 1) / 2
+        expected = -1.0 if mode == "omit" else 2 * min(1.0, 10 * dose) - 1
+        assert info["executed_action"][c] == pytest.approx(expected, abs=1e-6)
+    assert channels == {0, 1}
+
+
+# -- type 2.1: adverse events ---------------------------------------------------------------------------
+def test_adverse_events_fire_at_their_hazards_independently_of_the_action():
+    block = {"event_scale": 3.0}
+    env = MedSepsisEnv(adverse_events=block)
+    steps = run_steps(env, 4000, seed=TEST_SEED_BASE + 1)
+    for name, hazard in zip(EVENT_NAMES, AdverseEvents(**block).hazards(4)):
+        assert_rate(sum(name in i["events"] for *_, i in steps), len(steps), hazard)
+    assert all(i["stori"]["event"] == bool(i["events"]) for *_, i in steps)
+
+    def per_episode(action_fn):
+        episodes = [[]]
+        for *_, terminated, truncated, info in run_steps(MedSepsisEnv(adverse_events=block), 300, 3, action_fn):
+            episodes[-1].append(info["events"])
+            if terminated or truncated:
+                episodes.append([])
+        return episodes
+
+    none = per_episode(lambda obs, rng: np.array([-1.0, -1.0], np.float32))
+    lots = per_episode(lambda obs, rng: np.array([1.0, 1.0], np.float32))
+    assert len(none) > 10 and all(a[:len(b)] == b[:len(a)] for a, b in zip(none, lots))
+
+
+def test_hourly_event_hazards_are_rescaled():
+    hazards = AdverseEvents(event_scale=4.0).hazards(1)
+    assert hazards == pytest.approx([1 - (1 - 4 * h) ** 0.25 for h in (0.02, 0.01, 0.02, 0.01)])
+    steps = run_steps(MedSepsisEnv(dt_hours=1, adverse_events={"event_scale": 4.0}), 4000, seed=8)
+    assert_rate(sum("secondary_infection" in i["events"] for *_, i in steps), len(steps), hazards[0])
+
+
+def test_each_event_acts_on_the_hidden_physiology():
+    quiet = dict(noise_scale=0.0, process_noise=0.0, expose_latent=True)
+    a = np.array([-0.5, -1.0], np.float32)
+    base, every = MedSepsisEnv(**quiet), MedSepsisEnv(adverse_events={"event_scale": 100.0}, **quiet)
+    for seed in range(5):
+        base.reset(seed=seed)
+        every.reset(seed=seed)
+        o0, *_, i0 = base.step(a)
+        o1, *_, i1 = every.step(a)
+        assert set(i1["events"]) == set(EVENT_NAMES)
+        s0, s1 = i0["latent"]["state"], i1["latent"]["state"]
+        assert s1["b"] > s0["b"] and s1["vol"] < s0["vol"] and s1["lung"] > s0["lung"] and s1["af_hours"] > 0
+        assert o1[OBS["hr"]] > o0[OBS["hr"]] + 25 and o1[OBS["map"]] < o0[OBS["map"]]
+
+
+@pytest.mark.parametrize("dt", [4, 1])
+def test_atrial_fibrillation_lasts_eight_hours(dt):
+    env = MedSepsisEnv(dt_hours=dt, expose_latent=True, adverse_events={
+        "secondary_infection": 0.0, "haemorrhage": 0.0, "aspiration": 0.0, "atrial_fibrillation": 0.3})
+    previous, fired = 0.0, 0
+    for *_, terminated, truncated, info in run_steps(env, 400, seed=2):
+        remaining = info["latent"]["state"]["af_hours"]
+        fired += "atrial_fibrillation" in info["events"]
+        expected = 8.0 - dt if "atrial_fibrillation" in info["events"] else max(0.0, previous - dt)
+        assert remaining == expected
+        previous = 0.0 if terminated or truncated else remaining
+    assert fired > 10
+
+
+# -- type 2.2: drift ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("type_id, block, key", [("1", "dosing_error", "action_replaced"),
+                                                 ("2.1", "adverse_events", "events"),
+                                                 ("3.2", "missing", "obs_mask")])
+def test_a_drifting_knob_makes_the_same_draws_as_an_always_on_one(type_id, block, key):
+    """Switching a knob off and on under drift never shifts its stream: in concept 2 it does what it would always do."""
+    settings = {"dosing_error": {"p_err": 0.3}, "adverse_events": {"event_scale": 5.0}, "missing": {"p_miss": 0.4}}
+    on = {block: settings[block]}
+    drifting = {**on, "drift": {"concept": type_id, "temporal_mode": "cyclic", "threshold": 2, "clock": "episode"}}
+
+    def per_episode(kwargs):
+        episodes = [[]]
+        for *_, terminated, truncated, info in run_steps(MedSepsisEnv(**kwargs), 300, seed=12):
+            value = info[key].tolist() if hasattr(info[key], "tolist") else info[key]
+            episodes[-1].append((info["concept"], value))
+            if terminated or truncated:
+                episodes.append([])
+        return episodes
+
+    compared = 0
+    for always, drifted in zip(per_episode(on), per_episode(drifting)):
+        for (_, a), (concept, d) in zip(always, drifted):
+            if concept == 2:
+                assert a == d
+                compared += 1
+            else:
+                assert d == ({"1": False, "2.1": [], "3.2": [1.0] * 6}[type_id])
+    assert compared > 30
+
+
+# -- type 2.2: drift (schedules and concepts) -----------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["sudden", "cyclic"])
+def test_concept_follows_the_schedule_on_both_clocks(mode):
+    ep = MedSepsisEnv(drift={"concept": "resistant_strain", "temporal_mode": mode, "threshold": 3, "clock": "episode"})
+    t = 0
+    for *_, terminated, truncated, info in run_steps(ep, 200, seed=4):
+        assert info["concept"] == (2 if concept_two_active(t, 3, mode) else 1) == info["stori"]["concept"]
+        t = 0 if terminated or truncated else t + 1
+    glob = MedSepsisEnv(drift={"concept": "resistant_strain", "temporal_mode": mode, "threshold": 25})
+    for n, (*_, info) in enumerate(run_steps(glob, 120, seed=4)):
+        assert info["concept"] == (2 if concept_two_active(n, 25, mode) else 1)  # counts across episodes
+    assert glob.global_step == 120
+    _, info = glob.reset(seed=4)
+    assert glob.global_step == 0 and info["concept"] == 1  # a seeded reset restarts the global clock
+    _, info = glob.reset(options={"global_step": 30})
+    assert glob.global_step == 30 and info["concept"] == (2 if concept_two_active(30, 25, mode) else 1)
+
+
+def test_resistant_strain_weakens_the_vasopressor_response():
+    env = MedSepsisEnv(drift={"concept": "resistant_strain", "threshold": 1000}, noise_scale=0.0)
+
+    def response(seed, global_step):
+        maps = []
+        for vaso in (-1.0, -0.6):
+            env.reset(seed=seed, options={"global_step": global_step})
+            obs, *_, info = env.step(np.array([-0.5, vaso], np.float32))
+            maps.append(obs[OBS["map"]])
+        return info["concept"], maps[1] - maps[0]
+
+    c1 = [response(s, 0) for s in range(TEST_SEED_BASE, TEST_SEED_BASE + 40)]
+    c2 = [response(s, 1000) for s in range(TEST_SEED_BASE, TEST_SEED_BASE + 40)]
+    assert {c for c, _ in c1} == {1} and {c for c, _ in c2} == {2}
+    assert np.mean([r for _, r in c2]) < 0.8 * np.mean([r for _, r in c1])
+
+
+def test_frail_cohort_admits_older_patients_in_concept_two():
+    env = MedSepsisEnv(drift={"concept": "frail_cohort", "threshold": 1}, expose_latent=True)
+    ages = [env.reset(seed=s, options={"global_step": g})[1]["latent"]["patient"]["age"]
+            for s in range(30) for g in (0, 1)]
+    assert min(ages[1::2]) >= 65.0 and min(ages[0::2]) < 50.0
+
+
+def test_night_shift_makes_errors_only_in_concept_two():
+    night = {"concept": "1", "temporal_mode": "cyclic", "threshold": 3, "clock": "episode"}
+    steps = run_steps(MedSepsisEnv(dosing_error={"p_err": 0.3}, drift=night), 3000, seed=6)
+    night = [i for *_, i in steps if i["concept"] == 2]
+    assert not any(i["action_replaced"] for *_, i in steps if i["concept"] == 1)
+    assert_rate(sum(i["action_replaced"] for i in night), len(night), 0.3)
+
+
+# -- type 3.2: missing charts ------------------------------------------------------------------------------
+def test_mcar_missing_rates_and_carry_forward():
+    env = MedSepsisEnv(missing={"mode": "mcar", "p_miss": 0.3, "spo2_dropout": 0.05})
+    assert env.observation_space.shape == (19,)
+    steps = run_steps(env, 4000, seed=TEST_SEED_BASE + 2)
+    masks = np.asarray([i["obs_mask"] for *_, i in steps])
+    for j in LAB:
+        assert_rate(int((masks[:, j] == 0).sum()), len(masks), 0.3)
+    assert_rate(int((masks[:, SPO2] == 0).sum()), len(masks), 0.05)
+    assert masks[:, [0, 1, 4]].all()
+    for obs, _, _, nxt, _, _, info in steps:
+        assert np.array_equal(nxt[13:], info["obs_mask"])
+        for j in np.flatnonzero(info["obs_mask"] == 0):
+            assert nxt[j] == obs[j]  # carried forward
+        assert info["stori"]["observation_altered"] == (not info["obs_mask"].all())
+
+
+def test_schedule_blackout_and_admission_medians():
+    env = MedSepsisEnv(missing={"mode": "schedule", "k": 3, "spo2_dropout": 0.0, "blackout": ["urine"]})
+    obs, info = env.reset(seed=0)
+    median = np.float32(calibrated.ADMISSION_MEDIANS[MEASURED.index("urine")])
+    assert info["obs_mask"][MEASURED.index("urine")] == 0 and obs[OBS["urine"]] == median
+    for _, _, _, nxt, _, _, info in run_steps(env, 300, seed=0):
+        t = int(nxt[OBS["hours"]]) // 4
+        assert all(info["obs_mask"][j] == (t % 3 == 0) for j in LAB)
+        assert info["obs_mask"][MEASURED.index("urine")] == 0 and nxt[OBS["urine"]] == median
+
+
+def test_mnar_measures_sicker_patients_more_and_costs_use_the_truth():
+    steps = run_steps(MedSepsisEnv(missing={"mode": "mnar", "p_miss": 0.3}), 4000, seed=TEST_SEED_BASE + 3)
+    sofa = np.asarray([i["sofa"] for *_, i in steps])
+    lactate_missing = np.asarray([i["obs_mask"][LAB[0]] == 0 for *_, i in steps])
+    assert lactate_missing[sofa <= 4].mean() > lactate_missing[sofa >= 9].mean() + 0.1
+    base = run_steps(MedSepsisEnv(), 500, seed=11)
+    masked = run_steps(MedSepsisEnv(missing={"mode": "mcar", "p_miss": 0.9}), 500, seed=11)
+    assert [i["cost_vector"].tolist() for *_, i in base] == [i["cost_vector"].tolist() for *_, i in masked]
+
+
+# -- generic profiles on the medical family ---------------------------------------------------------------
+def test_generic_profiles_map_onto_medsepsis():
+    env = stori_envs.make("MedSepsis-v0", action(0.25))
+    assert env.unwrapped.config.dosing_error.p_err == 0.25
+    assert env.reset(seed=0)[1]["stori"]["type"] == "1"
+    ev = stori_envs.make("stori/MedSepsis-v0", event("haemorrhage", 0.05)).unwrapped.config.adverse_events
+    assert ev.haemorrhage == 0.05 and ev.secondary_infection == 0.0
+    miss = stori_envs.make("MedSepsis", observation("dropout", 0.3)).unwrapped.config.missing
+    assert (miss.mode, miss.p_miss) == ("mcar", 0.3)
+    black = stori_envs.make("MedSepsis-v0", observation("mask", 1.0, features=[4])).unwrapped.config.missing
+    assert black.blackout == ("urine",)
+    night = stori_envs.make("MedSepsis-v0", drift(action(0.4), "cyclic", 3))
+    steps = run_steps(night, 600, seed=2)
+    assert {i["concept"] for *_, i in steps} == {1, 2}
+    assert not any(i["action_replaced"] for *_, i in steps if i["concept"] == 1)
+    discrete = stori_envs.make("stori/MedSepsisDiscrete-v0", action(0.1))
+    assert discrete.action_space.n == 25
+
+
+@pytest.mark.parametrize("profile, kwargs, match", [
+    (state(), {}, "stochasticity_type: got '0'"),
+    (event("reward_cancel", 0.1), {}, "mode: got 'reward_cancel'; allowed for the 'medical' family"),
+    (observation("noise", 1.0), {}, "partial_observation.type: got 'noise'"),
+    (action(0.1), {"dosing_error": {"p_err": 0.2}}, "dosing_error: got"),
+])
+def test_unsupported_profiles_fail_clearly(profile, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        stori_envs.make("MedSepsis-v0", profile, **kwargs)

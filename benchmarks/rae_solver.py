@@ -5,9 +5,10 @@
 
 For each size n and game class (Gaussian zero-sum (A, -A) and general-sum (A, B), seeded), every solver
 solves the same games, interleaved round-robin (``benchmarks.common.time_interleaved``); the table shows
-seconds per game (best of ``--repeats``), the mean gap of the returned profile (RAEConv at the solver's
-gamma for RAE-FP, NashConv for the Nash solvers, both measured by ``agents.rae.rae_gap``) and, for
-RAE-FP, how many games reached ``--tol``:
+the median seconds per solved game, the mean gap of the returned profile (RAEConv at the solver's
+gamma for RAE-FP, NashConv for the Nash solvers, both measured by ``agents.rae.rae_gap``) and how many
+solves succeeded (RAE-FP: reached ``--tol``; nashpy: returned an exact equilibrium within
+``--nash-timeout`` seconds; nashpy's Lemke-Howson tableau overflows and never ends on some random games):
 
 * ``rae_fp``: RAE fictitious play (RAE, mean-variance formulation of stori_envs) at ``--gamma``,
   ``--iters`` iterations at most, early stop at ``--tol``;
@@ -27,6 +28,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import signal  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -34,7 +36,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agents.rae import rae_fictitious_play, rae_gap  # noqa: E402
-from benchmarks.common import Case, best, command_line, machine_description, markdown_table, time_interleaved  # noqa: E402
+from benchmarks.common import Case, command_line, machine_description, markdown_table, time_interleaved  # noqa: E402
 
 
 def games(n: int, kind: str, count: int, seed: int) -> list[list[np.ndarray]]:
@@ -46,17 +48,25 @@ def games(n: int, kind: str, count: int, seed: int) -> list[list[np.ndarray]]:
     return out
 
 
-def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case], dict[str, list[float]],
-                                                                      dict[str, list[bool]]]:
-    gaps: dict[str, list[float]] = {}
-    converged: dict[str, list[bool]] = {}
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout
+
+
+def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case], dict[str, list[dict]]]:
+    """One case per solver; each solve is recorded as {seconds, gap, ok, converged}."""
+    records: dict[str, list[dict]] = {}
 
     def rae(gamma: float, name: str):
         def run(count: int) -> None:
             for k in range(count):
+                t0 = time.perf_counter()
                 res = rae_fictitious_play(batch[k % len(batch)], gamma, iters=args.iters, tol=args.tol)
-                gaps.setdefault(name, []).append(res.rae_conv)
-                converged.setdefault(name, []).append(res.converged)
+                records.setdefault(name, []).append({"seconds": time.perf_counter() - t0, "gap": res.rae_conv,
+                                                     "ok": True, "converged": res.converged})
         return Case(name, run, unit="games")
 
     def nash(algorithm: str):
@@ -67,21 +77,37 @@ def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case],
         def run(count: int) -> None:
             for k in range(count):
                 a, b = batch[k % len(batch)]
-                game = nashpy.Game(a, b)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    eq = game.lemke_howson(initial_dropped_label=0) if algorithm == "lemke_howson" \
-                        else next(iter(game.support_enumeration()))
-                x, y = (np.clip(np.nan_to_num(e), 0, None) for e in eq)
-                ok = x.sum() > 0 and y.sum() > 0
-                gaps.setdefault(name, []).append(
-                    float(rae_gap([a, b], [x / x.sum(), y / y.sum()], 0.0).sum()) if ok else float("nan"))
+                # Lemke-Howson needs positive payoffs; a constant shift leaves every equilibrium unchanged.
+                game = nashpy.Game(a - a.min() + 1.0, b - b.min() + 1.0)
+                signal.signal(signal.SIGALRM, _alarm)
+                signal.setitimer(signal.ITIMER_REAL, args.nash_timeout)
+                t0 = time.perf_counter()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        eq = game.lemke_howson(initial_dropped_label=0) if algorithm == "lemke_howson" \
+                            else next(iter(game.support_enumeration()))
+                    seconds = time.perf_counter() - t0
+                except _Timeout:
+                    records.setdefault(name, []).append({"seconds": args.nash_timeout, "gap": float("nan"),
+                                                         "ok": False, "converged": False})
+                    continue
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                x, y = (np.asarray(e, dtype=float) for e in eq)
+                ok = bool(np.all(np.isfinite(x)) and np.all(np.isfinite(y)) and x.shape == (a.shape[0],)
+                          and x.min() >= -1e-9 and y.min() >= -1e-9 and x.sum() > 0 and y.sum() > 0)
+                gap = float(rae_gap([a, b], [np.clip(x, 0, None) / np.clip(x, 0, None).sum(),
+                                             np.clip(y, 0, None) / np.clip(y, 0, None).sum()], 0.0).sum()) \
+                    if ok else float("nan")
+                records.setdefault(name, []).append({"seconds": seconds, "gap": gap, "ok": ok and gap < 1e-6,
+                                                     "converged": ok and gap < 1e-6})
         return Case(name, run, unit="games")
 
     cases = [rae(args.gamma, "rae_fp"), rae(0.0, "fp"), nash("lemke_howson")]
     if n <= args.se_max:
         cases.append(nash("support_enumeration"))
-    return cases, gaps, converged
+    return cases, records
 
 
 def main(argv=None) -> None:
@@ -96,6 +122,7 @@ def main(argv=None) -> None:
     p.add_argument("--iters", type=int, default=2000)
     p.add_argument("--tol", type=float, default=1e-3)
     p.add_argument("--se-max", type=int, default=6)
+    p.add_argument("--nash-timeout", type=float, default=10.0, help="seconds before a nashpy call is abandoned")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/rae/results/solver.md")
     args = p.parse_args(argv)
@@ -107,16 +134,18 @@ def main(argv=None) -> None:
         for n in args.sizes:
             for kind in ("zero-sum", "general-sum"):
                 batch = games(n, kind, args.games, args.seed)
-                cases, gaps, converged = make_cases(batch, args, n)
-                times = time_interleaved(cases, len(batch), args.repeats)
+                cases, records = make_cases(batch, args, n)
+                time_interleaved(cases, len(batch), args.repeats)
                 for case in cases:
-                    g = gaps[case.name]
-                    conv = converged.get(case.name)
-                    rows.append([f"{n}x{n}", kind, case.name, f"{best(times[case.name]):.4g}",
-                                 f"{np.nanmean(g):.3g}",
-                                 f"{sum(conv[:len(batch)])}/{len(batch)}" if conv else "exact"])
+                    recs = records[case.name]
+                    solved = [r for r in recs if r["ok"]]
+                    rows.append([f"{n}x{n}", kind, case.name,
+                                 f"{np.median([r['seconds'] for r in solved]):.4g}" if solved else "-",
+                                 f"{np.nanmean([r['gap'] for r in recs]):.3g}" if solved else "-",
+                                 f"{sum(r['converged'] for r in recs)}/{len(recs)}"])
                 progress.advance(task)
-    table = markdown_table(["size", "class", "solver", "seconds per game (best)", "mean gap", "reached tol"], rows)
+    table = markdown_table(["size", "class", "solver", "median seconds per game (nashpy: per solved game)", "mean gap",
+                            "solved (gap reached / exact NE)"], rows)
     header = (f"Machine: {machine_description()}\n\nCommand: `{command_line()}`\n\nSettings: gamma={args.gamma}, "
               f"iters={args.iters}, tol={args.tol}, games={args.games}, repeats={args.repeats}, seed={args.seed}; "
               f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}\n\nWall time: {time.perf_counter() - start:.0f} s\n\n")

@@ -13,7 +13,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stori_envs.atari.game import RamPeekMode, Write
-from stori_envs.atari.peek import lookahead_peek
+from stori_envs.atari.peek import lookahead_frames, lookahead_peek
 from stori_envs.taxonomy.action import action_sampler
 from stori_envs.taxonomy.occlusion import Cropper, RegionFiller
 from stori_envs.taxonomy.profile import Region
@@ -45,9 +45,11 @@ class ObservationHider:
     """Type 3.2 on Atari frames: ``blackout`` (filled rectangles), ``crop`` (modes 0-5) or ``ram`` (peek).
 
     ``per_frame=False`` (``po_timing="per_observation"``): one coin per observation, fills applied
-    once to the pooled frame (same result as on both pooled frames, since fills and the max commute),
-    RAM peeks on both pooled frames. ``per_frame=True`` (the paper's): an independent coin, centre or
-    peek for each pooled frame, before pooling.
+    once to the pooled frame (same result as on both pooled frames, since fills and the max commute);
+    a hidden RAM observation is the max of the two NOOP look-ahead frames after the step, each drawn
+    with the bytes written, from one snapshot of the step's final state (:meth:`peek_pooled`).
+    ``per_frame=True`` (the paper's): an independent coin, centre or one-frame look-ahead for each
+    pooled frame, before pooling.
     """
 
     def __init__(self, kind: str, p: float, *, per_frame: bool, seed_policy: str, height: int, width: int,
@@ -84,6 +86,11 @@ class ObservationHider:
             return mode.dynamic(ale.getRAM())
         return mode.writes
 
+    @property
+    def needs_real_frames(self) -> bool:
+        """Whether a hidden RAM observation may still need the real screens (the mode can find nothing to hide)."""
+        return self.ram_mode is not None and self.ram_mode.dynamic is not None
+
     def peek(self, ale, noop, out: np.ndarray) -> bool:
         """Fill ``out`` with the look-ahead peek, or the real screen when there is nothing to hide."""
         writes = self.writes(ale)
@@ -92,3 +99,11 @@ class ObservationHider:
             return True
         ale.getScreenRGB(out)
         return False
+
+    def peek_pooled(self, ale, noop, outs: Sequence[np.ndarray]) -> bool:
+        """Fill ``outs`` with consecutive look-ahead frames from the current state; False (``outs``
+        untouched) when there is nothing to hide."""
+        if not self.writes(ale):
+            return False
+        lookahead_frames(ale, lambda: self.writes(ale), noop, outs)
+        return True

@@ -34,7 +34,7 @@ from stori_envs.atari.components import ActionReplacer, ObservationHider
 from stori_envs.atari.events import AtariEvent, GatedEvent
 from stori_envs.atari.game import Game, game_for, games
 from stori_envs.atari.ledger import RewardLedger
-from stori_envs.atari.peek import InFrameWrite, lookahead_peek
+from stori_envs.atari.peek import InFrameWrite
 from stori_envs.taxonomy.events import build_event
 from stori_envs.taxonomy.profile import IMAGE_OBSERVATION_TYPES, Profile, as_profile
 from stori_envs.taxonomy.record import stori_record
@@ -283,6 +283,10 @@ class AtariStoriEnv(gym.Env):
         hide_obs = hider is not None and not per_frame_po and hider.hide()
         in_frame = hider is not None and hider.in_frame
         ram_peek = hider is not None and hider.kind == "ram"
+        # A hidden RAM observation (per observation, look-ahead) is peeked once after the loop; the
+        # real pooled screens are read only if the mode might find nothing to hide.
+        pooled_peek = hide_obs and ram_peek and not in_frame
+        read_real = not pooled_peek or hider.needs_real_frames
 
         executed = held = a
         replaced = 0
@@ -307,7 +311,7 @@ class AtariStoriEnv(gym.Env):
                 events += 1
             reads = frame_index >= first_read
             hide_frame = writing = False
-            if reads and hider is not None:
+            if reads and hider is not None and not pooled_peek:
                 hide_frame = hider.hide() if per_frame_po else hide_obs
                 if hide_frame and in_frame:
                     writes = hider.writes(ale)
@@ -325,26 +329,19 @@ class AtariStoriEnv(gym.Env):
             if over and not reads and images:
                 # The episode ended before the pooled frames: this frame is the observation.
                 reads = True
-                if hider is not None:
+                if hider is not None and not pooled_peek:
                     hide_frame = hider.hide() if per_frame_po else hide_obs
             if reads:
                 buf = buffers[n_read]
                 n_read += 1
-                if hide_frame and ram_peek:
-                    if writing:
-                        ale.getScreenRGB(buf)
-                        self._in_frame.end(ale)
-                    else:
-                        hide_frame = hider.peek(ale, self._noop, buf)
-                else:
-                    ale.getScreenRGB(buf)
-                    if hide_frame and per_frame_po:
-                        hider.fill_(buf)
-                altered = altered or hide_frame
+                if read_real and self._read_frame(buf, hider, hide_frame, writing):
+                    altered = True
             if over:
                 break
         if held_replaced:
             replaced = frame_index + 1
+        if pooled_peek:
+            altered = hider.peek_pooled(ale, self._noop, buffers[:n_read])
         if images:
             frame = np.maximum(buffers[0], buffers[1]) if n_read == 2 else buffers[0].copy()
             if hide_obs and not ram_peek:
@@ -369,6 +366,24 @@ class AtariStoriEnv(gym.Env):
         return obs, reward, terminated, truncated, info
 
     # -- observations ---------------------------------------------------------------------------
+    def _read_frame(self, buf: np.ndarray, hider: ObservationHider | None, hide: bool, writing: bool) -> bool:
+        """Read the frame just emulated into ``buf``, hidden if asked (per-frame fills, RAM peeks).
+
+        Returns whether this frame was hidden (per-observation fills are applied after pooling).
+        """
+        ale = self.ale
+        if hide and hider.kind == "ram":
+            if writing:  # in-frame: the bytes were written before this frame; put them back
+                ale.getScreenRGB(buf)
+                self._in_frame.end(ale)
+                return True
+            return hider.peek(ale, self._noop, buf)
+        ale.getScreenRGB(buf)
+        if hide and hider.per_frame:
+            hider.fill_(buf)
+            return True
+        return False
+
     def _image(self, frame: np.ndarray) -> np.ndarray:
         """Remember ``frame`` (ours, fresh) for render() and convert it to the observation."""
         self._last_frame = frame

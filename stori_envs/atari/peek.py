@@ -19,7 +19,7 @@ Both paths call the ALE directly, so no wrapper, counter or reward bookkeeping s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -34,6 +34,20 @@ def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, include_
         set_ram(index, value)
     ale.act(noop)
     ale.getScreenRGB(out)
+    ale.restoreState(state)
+
+
+def lookahead_frames(ale, writes_now: Callable[[], Sequence[Write]], noop, outs: Sequence[np.ndarray],
+                     include_rng: bool = False) -> None:
+    """Fill each of ``outs`` with consecutive NOOP look-ahead frames, writing ``writes_now()`` before each;
+    leave the emulator as it was. One snapshot serves all the frames (the pooled RAM peek)."""
+    state = ale.cloneState(include_rng=include_rng)
+    set_ram = ale.setRAM
+    for out in outs:
+        for index, value in writes_now():
+            set_ram(index, value)
+        ale.act(noop)
+        ale.getScreenRGB(out)
     ale.restoreState(state)
 
 

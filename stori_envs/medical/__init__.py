@@ -8,43 +8,33 @@
 ['fluid_overload', 'hyperlactatemia']
 
 See ``docs/medical.md`` for the equations, the costs, the taxonomy presets and the calibration.
+``import stori_envs`` only registers the ids; the simulator's modules load on first use.
 """
 
 from __future__ import annotations
 
-from stori_envs.medical.config import COST_NAMES, MedSepsisConfig, MedSepsisParams
-from stori_envs.medical.costs import (
-    CostInfo,
-    CostTuple,
-    CostVector,
-    cost_components,
-    cost_vector,
-    death_hazard,
-    map_reward,
-    sofa_reward,
-)
-from stori_envs.medical.discrete import DiscreteDoses
-from stori_envs.medical.env import MedSepsisEnv
-from stori_envs.medical.policies import ClinicianConfig, ClinicianPolicy, RandomPolicy, make_policy
+import importlib
+from typing import Any
+
 from stori_envs.medical.registration import register
 
-__all__ = [
-    "COST_NAMES",
-    "ClinicianConfig",
-    "ClinicianPolicy",
-    "CostInfo",
-    "CostTuple",
-    "CostVector",
-    "DiscreteDoses",
-    "MedSepsisConfig",
-    "MedSepsisEnv",
-    "MedSepsisParams",
-    "RandomPolicy",
-    "cost_components",
-    "cost_vector",
-    "death_hazard",
-    "make_policy",
-    "map_reward",
-    "register",
-    "sofa_reward",
-]
+# Public name -> module (loaded lazily, so registering the ids at `import stori_envs` stays cheap).
+_EXPORTS = {
+    "COST_NAMES": "config", "MedSepsisConfig": "config", "MedSepsisParams": "config",
+    "CostInfo": "costs", "CostTuple": "costs", "CostVector": "costs", "cost_components": "costs",
+    "cost_vector": "costs", "death_hazard": "costs", "map_reward": "costs", "sofa_reward": "costs",
+    "DiscreteDoses": "discrete", "MedSepsisEnv": "env",
+    "ClinicianConfig": "policies", "ClinicianPolicy": "policies", "RandomPolicy": "policies", "make_policy": "policies",
+}
+__all__ = sorted([*_EXPORTS, "register"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -59,18 +59,16 @@ class IcuTables:
     admissible_mask: np.ndarray  # (716, 25) bool
     directory: Path
 
-    def transition_matrix(self) -> np.ndarray:
-        """Dense (716, 25, 716) transition probabilities (for dynamic programming)."""
-        tx = np.zeros((N_STATES * N_ACTIONS, N_STATES))
-        tx[self._rows(), self.next_state] = self.prob
-        return tx.reshape(N_STATES, N_ACTIONS, N_STATES)
-
-    def expected_reward(self) -> np.ndarray:
-        """(716, 25) expected immediate reward."""
-        return np.bincount(self._rows(), self.prob * self.reward, N_STATES * N_ACTIONS).reshape(N_STATES, N_ACTIONS)
-
-    def _rows(self) -> np.ndarray:
-        return np.repeat(np.arange(N_STATES * N_ACTIONS), np.diff(self.offsets))
+    def transitions(self, inadmissible: str = "mean") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(row k = s * 25 + a, next state, probability, reward) of every transition, under an inadmissible-action
+        strategy: ``"terminate"`` drops the inadmissible rows (they lead to death: no reward, no future)."""
+        rows = np.repeat(np.arange(N_STATES * N_ACTIONS), np.diff(self.offsets))
+        if inadmissible == "mean":
+            return rows, self.next_state, self.prob, self.reward
+        if inadmissible == "terminate":
+            keep = self.admissible_mask.ravel()[rows]
+            return rows[keep], self.next_state[keep], self.prob[keep], self.reward[keep]
+        raise ValueError(f"inadmissible: got {inadmissible!r}; allowed: 'mean', 'terminate'")
 
 
 def assets_directory() -> Path:
@@ -223,31 +221,24 @@ def policy_matrix(tier: str) -> np.ndarray:
     raise ValueError(f"tier: got {tier!r}; allowed: 'random', 'expert', 'optimal'")
 
 
-@lru_cache(maxsize=2)
-def _model(inadmissible: str) -> tuple[np.ndarray, np.ndarray]:
-    """Dense (P, r) under an inadmissible-action strategy (cached: about 200 MB per strategy)."""
-    t = load_tables()
-    tx, r = t.transition_matrix(), t.expected_reward()
-    if inadmissible == "terminate":
-        bad = ~t.admissible_mask
-        tx[bad] = 0.0
-        tx[bad, STATE_DEATH] = 1.0
-        r[bad] = 0.0
-    elif inadmissible != "mean":
-        raise ValueError(f"inadmissible: got {inadmissible!r}; allowed: 'mean', 'terminate'")
-    tx.flags.writeable = r.flags.writeable = False
-    return tx, r
-
-
 def policy_values(policy: np.ndarray, inadmissible: str = "mean") -> np.ndarray:
     """Exact state values (γ = 1, no step limit) of a (716, 25) stochastic policy: V = (I - P_π)^-1 r_π."""
-    tx, r = _model(inadmissible)
+    rows, nxt, prob, reward = load_tables().transitions(inadmissible)
+    weight = np.asarray(policy, dtype=np.float64).ravel()[rows] * prob
+    state = rows // N_ACTIONS
+    p_pi = np.bincount(state * N_STATES + nxt, weight, N_STATES * N_STATES).reshape(N_STATES, N_STATES)
+    r_pi = np.bincount(state, weight * reward, N_STATES)
     live = np.setdiff1d(np.arange(N_STATES), TERMINAL)
-    p_pi = np.einsum("sa,sat->st", policy, tx)[np.ix_(live, live)]
-    r_pi = (policy * r).sum(1)[live]
     values = np.zeros(N_STATES)
-    values[live] = np.linalg.solve(np.eye(live.size) - p_pi, r_pi)
+    values[live] = np.linalg.solve(np.eye(live.size) - p_pi[np.ix_(live, live)], r_pi[live])
     return values
+
+
+def action_values(values: np.ndarray, inadmissible: str = "mean") -> np.ndarray:
+    """(716, 25) one-step look-ahead Q(s, a) = E[r + V(s')]."""
+    rows, nxt, prob, reward = load_tables().transitions(inadmissible)
+    q = np.bincount(rows, prob * (reward + values[nxt]), N_STATES * N_ACTIONS)
+    return q.reshape(N_STATES, N_ACTIONS)
 
 
 def policy_return(policy: np.ndarray, inadmissible: str = "mean") -> float:
@@ -257,13 +248,12 @@ def policy_return(policy: np.ndarray, inadmissible: str = "mean") -> float:
 
 @lru_cache(maxsize=2)
 def _optimal(inadmissible: str) -> np.ndarray:
-    tx, r = _model(inadmissible)
     rows = np.arange(N_STATES)
     action = np.zeros(N_STATES, dtype=np.int64)
     for _ in range(100):  # policy iteration: a handful of sweeps
         policy = np.zeros((N_STATES, N_ACTIONS))
         policy[rows, action] = 1.0
-        q = r + tx @ policy_values(policy, inadmissible)
+        q = action_values(policy_values(policy, inadmissible), inadmissible)
         # switch only on a real improvement: exact ties would otherwise flip on rounding noise forever
         better = q.max(1) > q[rows, action] + 1e-10
         if not better.any():

@@ -149,7 +149,7 @@ class ClinicianPolicy(_Seeded):
 
     def __init__(self, config: ClinicianConfig | dict | None = None, *, seed: int | None = None,
                  dt_hours: int = 4, name: str = "clinician", **overrides: Any) -> None:
-        base = ClinicianConfig.parse(config) if config is not None else ClinicianConfig()
+        base = ClinicianConfig.parse(config) or ClinicianConfig()
         self.config = replace(base, **overrides) if overrides else base
         if dt_hours not in (1, 4) or isinstance(dt_hours, bool):
             raise ValueError(f"dt_hours: got {dt_hours!r}; allowed: 1 or 4")
@@ -188,7 +188,7 @@ class ClinicianPolicy(_Seeded):
             self._plan_ml -= extra
         elif (hypotensive or (c.lactate_guided and high_lactate)) and balance < c.balance_cap and spo2_ >= c.spo2_gate:
             extra = c.bolus_ml * self._scale
-        fluid = min(self.fluid_max, (fluid + max(extra, 0.0)) * c.fluid_bias)
+        fluid = min(self.fluid_max, (fluid + extra) * c.fluid_bias)
 
         step = c.titration * self._scale
         if self._vaso > 0.0:
@@ -225,8 +225,9 @@ class ClinicianPolicy(_Seeded):
         else:
             noisy = [d * math.exp(c.dose_noise * zi) for d, zi in zip(rule, z.tolist())]
             action = np.asarray([min(1.0, 2.0 * d / m - 1.0) for d, m in zip(noisy, maxima)])
+        action = action.astype(np.float32)  # logp of exactly what is returned (atoms included)
         self._given_ml += (float(action[0]) + 1.0) * 0.5 * self.fluid_max
-        return action.astype(np.float32), self.log_prob(action, rule)
+        return action, self.log_prob(action, rule)
 
     def log_prob(self, action: np.ndarray, rule: tuple[float, float]) -> float:
         """Log-density of ``action`` given the rule doses it was drawn around (see the module docstring)."""
@@ -245,9 +246,8 @@ def _dose_density(a: float, dose: float, maximum: float, sigma: float) -> float:
     """Density (or atom mass) of one normalised dose ``a`` for rule dose ``dose`` with log-normal noise ``sigma``."""
     if dose <= 0.0:
         return 1.0 if a == -1.0 else 0.0
-    rule_a = min(1.0, 2.0 * dose / maximum - 1.0)
-    if sigma == 0.0:
-        return 1.0 if a == rule_a else 0.0
+    if sigma == 0.0:  # the rule's action is an atom (compared as the float32 the policy returns)
+        return 1.0 if a == float(np.float32(min(1.0, 2.0 * dose / maximum - 1.0))) else 0.0
     if a >= 1.0:  # atom at the maximum: P(dose * exp(sigma z) >= maximum)
         return 0.5 * math.erfc(math.log(maximum / dose) / sigma / math.sqrt(2.0))
     if a <= -1.0:
@@ -280,7 +280,7 @@ class MixedPolicy(_Seeded):
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
-        for policy in getattr(self, "components", {}).values():
+        for policy in self.components.values():
             policy.reset(seed)
 
     def act(self, obs: np.ndarray) -> tuple[np.ndarray, float]:

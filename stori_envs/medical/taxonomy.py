@@ -36,10 +36,6 @@ from stori_envs.taxonomy.drift import concept_two_active
 from stori_envs.taxonomy.profile import Profile
 from stori_envs.taxonomy.seeding import make_stream
 
-#: Stream names (medical.md §3); ``drift`` is reserved for random onsets and draws nothing today.
-STREAMS = ("patient", "dynamics", "measurement", "outcome", "action_error", "events", "drift", "missing")
-
-
 class Knob:
     """A stochastic knob with its own stream (re-derived for every episode) and an on/off switch."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ale_py import Action
 from atari_support import lockstep, make, peek_image, profile, random_policy, state_where, twin
 from helpers import assert_rate
 
@@ -199,21 +200,40 @@ def test_ram_peek_mode_writes_its_bytes_in_a_lookahead_and_leaves_the_game_alone
     assert_rate(altered, hideable, 0.5)
 
 
-def test_pooled_ram_peek_is_the_max_of_two_peeks():
-    env = make("BankHeist", profile("ram", "3", 1.0))
+def _lookahead_pair(ale, writes):
+    """Two NOOP frames after the step, the bytes written before each, from one snapshot (with RNG)."""
+    state = ale.cloneState(include_rng=True)
+    frames = []
+    for _ in range(2):
+        for i, v in writes:
+            ale.setRAM(i, v)
+        ale.act(Action.NOOP)
+        frames.append(ale.getScreenRGB())
+    ale.restoreState(state)
+    return frames
+
+
+@pytest.mark.parametrize("timing", ["per_observation", "per_frame"])
+def test_pooled_ram_peek(timing):
+    """Per observation: the max of two look-ahead frames after the step. Per frame (paper): each pooled
+    frame is its own one-frame look-ahead."""
+    env = make("BankHeist", profile("ram", "3", 1.0, po_timing=timing))
     per_frame = twin("BankHeist", 1)
     env.reset(seed=0)
     per_frame.reset(seed=0)
     ale = per_frame.unwrapped.ale
     policy = random_policy(18, 5)
+    writes = [(66, 0), (68, 0)]
     for _ in range(60):
         a = policy(None)
         obs, *_, info = env.step(a)
         peeks = []
         for _ in range(4):
             per_frame.step(a)
-            peeks.append(peek_image(ale, [(66, 0), (68, 0)]))
-        assert np.array_equal(obs, np.maximum(peeks[-2], peeks[-1]))
+            peeks.append(peek_image(ale, writes))
+        expected = _lookahead_pair(ale, writes) if timing == "per_observation" else peeks[-2:]
+        assert np.array_equal(obs, np.maximum(*expected)) and info["stori"]["observation_altered"]
+        assert np.array_equal(env.unwrapped.ale.getRAM(), ale.getRAM())
 
 
 def test_enemy_hiding_under_paper_timing_hides_with_one_minus_one_minus_p_squared():

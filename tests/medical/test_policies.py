@@ -119,6 +119,10 @@ def test_log_probabilities_are_normalised_densities():
             hits += 1
             assert -1.0 < a[0] < 1.0 and math.isfinite(logp)
     assert_rate(hits, 2000, 0.7)
+    # a deterministic policy puts all its mass on its own actions
+    exact = ClinicianPolicy(seed=0, eps=0.0, dose_noise=0.0, delay=0)
+    episode = rollout(MedSepsisEnv(), exact, TEST_SEED_BASE)
+    assert (episode.logp == 0.0).all()
 
 
 def test_mixed_policy_draws_whole_episodes_at_the_mixture_weights():

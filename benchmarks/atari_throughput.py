@@ -1,0 +1,205 @@
+"""Emulated frames per second of every paper preset against the bare emulator, side by side in one run.
+
+Speed is counted in *emulated frames* (the frames of the real trajectory; a RAM peek's look-ahead frame
+is overhead, not counted), so frame skip does not flatter anyone. The reference, "bare ALE", is a
+plain Python loop on ``ale_py.ALEInterface`` doing the same pipeline with nothing else: the same k
+frames per step, the last two frames read and max-pooled (k = 4), or every frame read (k = 1), the
+same pre-drawn random actions, a reset when the game ends. Every case is a Gymnasium id as users get
+it (``gym.make``), timed round-robin with the others; the best of ``--repeats`` rounds is kept.
+
+    python -m benchmarks.atari_throughput                  # appends/replaces "## Atari" in docs/benchmarks.md
+    python -m benchmarks.atari_throughput --games Boxing --frameskips 4 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from ale_py import ALEInterface, LoggerMode, roms
+
+import stori_envs  # noqa: F401  (registers the ids)
+from benchmarks.common import Case, best, command_line, machine_description, markdown_table, time_interleaved
+from stori_envs.atari.game import games
+from stori_envs.atari.presets import PAPER_PRESETS, PRESETS, preset_id
+
+logger = logging.getLogger(__name__)
+
+RAM_PEEK = "ram"
+PEEK_TARGET, PLAIN_TARGET = 1.50, 1.10
+#: The original release, measured against the same frameskip-1 env (spec §6): preset -> slowdown.
+ORIGINAL = {("Breakout", "3.2A"): "1.34-1.40x", ("Breakout", "3.2C"): "5.3x", ("Boxing", "3.2C"): "2.3x",
+            ("BankHeist", "3.2"): "2.8x", ("Gopher", "2.1"): "1.18x", ("BankHeist", "1"): "1.15x",
+            ("BankHeist", "2.1"): "1.10x", ("Breakout", "1"): "< 1.05x", ("Breakout", "2.1"): "< 1.05x",
+            ("Breakout", "3.2B"): "< 1.05x", ("Breakout", "2.2"): "1.3-1.4x", ("Boxing", "2.2"): "1.3-1.4x",
+            ("Gopher", "2.2"): "1.3-1.4x", ("BankHeist", "2.2"): "1.3-1.4x"}
+
+
+def _uses_peek(profile: dict) -> bool:
+    return profile.get("partial_observation.type") == RAM_PEEK
+
+
+def bare_case(rom: str, k: int, actions: np.ndarray, counter: dict[str, int], name: str) -> Case:
+    """The reference loop on the emulator alone."""
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    ale = ALEInterface()
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.setInt("max_num_frames_per_episode", 108_000)
+    ale.loadROM(roms.get_rom_path(rom))
+    ale.reset_game()
+    action_set = ale.getMinimalActionSet()
+    buffers = (np.empty((210, 160, 3), np.uint8), np.empty((210, 160, 3), np.uint8))
+    first_read = k - 2 if k > 1 else 0
+    state = {"i": 0}
+
+    def run(n: int) -> None:
+        i, frames = state["i"], 0
+        for _ in range(n):
+            act = action_set[actions[i % len(actions)]]
+            i += 1
+            reward, read = 0, 0
+            for f in range(k):
+                reward += ale.act(act)
+                frames += 1
+                if f >= first_read:
+                    ale.getScreenRGB(buffers[read])
+                    read += 1
+                if ale.game_over():
+                    break
+            _obs = np.maximum(buffers[0], buffers[1]) if read == 2 else buffers[0].copy()
+            if ale.game_over():
+                ale.reset_game()
+        state["i"] = i
+        counter[name] = counter.get(name, 0) + frames
+
+    return Case(name, run, unit="steps")
+
+
+def env_case(env_id: str, k: int, actions: np.ndarray, counter: dict[str, int], name: str, **kwargs) -> Case:
+    env = gym.make(env_id, frameskip=k, **kwargs)
+    env.reset(seed=0)
+    state = {"i": 0}
+
+    def run(n: int) -> None:
+        i, frames = state["i"], 0
+        step, reset = env.step, env.reset
+        for _ in range(n):
+            _, _, terminated, truncated, info = step(int(actions[i % len(actions)]))
+            i += 1
+            frames += info["stori"]["frames"]
+            if terminated or truncated:
+                reset()
+        state["i"] = i
+        counter[name] = counter.get(name, 0) + frames
+
+    return Case(name, run, unit="steps")
+
+
+def cases_for(game: str, k: int, counter: dict[str, int], paper_variants: bool) -> list[tuple[Case, str, str]]:
+    """(case, preset name, target) for the bare emulator, 3.1 and every paper preset of ``game``."""
+    spec = next(g for g in games().values() if g.name == game)
+    rng = np.random.default_rng(0)
+    probe = gym.make(preset_id(game, "3.1"))
+    actions = rng.integers(probe.action_space.n, size=4096)
+    probe.close()
+    out: list[tuple[Case, str, str]] = [(bare_case(spec.rom, k, actions, counter, "bare ALE"), "-", "")]
+    in_frame_ok = {m for m, r in spec.ram_modes.items() if r.in_frame}
+    for name in PAPER_PRESETS[game]:
+        profile = PRESETS[game][name][0]
+        peek = _uses_peek(profile)
+        label = f"T{name}" + (" (RAM peek)" if peek else "")
+        out.append((env_case(preset_id(game, name), k, actions, counter, label), name,
+                    f"≤ {PEEK_TARGET:.2f}x" if peek else f"≤ {PLAIN_TARGET:.2f}x"))
+        if peek and profile["partial_observation.mode"] in in_frame_ok:
+            label = f"T{name} in-frame peek"
+            out.append((env_case(preset_id(game, name), k, actions, counter, label,
+                                 semantics={"ram_peek": "in_frame"}), name, f"≤ {PLAIN_TARGET:.2f}x"))
+        if peek and paper_variants:
+            label = f"T{name} paper semantics"
+            out.append((env_case(preset_id(game, name), k, actions, counter, label, semantics="paper"), name,
+                        "< original"))
+    return out
+
+
+def run_benchmark(games_: list[str], frameskips: list[int], steps: int, repeats: int,
+                  clock: Callable[[], float]) -> str:
+    sections = []
+    for k in frameskips:
+        rows = []
+        for game in games_:
+            counter: dict[str, int] = {}
+            cases = cases_for(game, k, counter, paper_variants=True)
+            logger.info("k=%d %s: %d cases", k, game, len(cases))
+            times = time_interleaved([c for c, _, _ in cases], steps, repeats, clock=clock)
+            calls = {c.name: steps * repeats for c, _, _ in cases}
+            per_frame = {c.name: best(times[c.name]) * calls[c.name] / counter[c.name] for c, _, _ in cases}
+            bare = per_frame["bare ALE"]
+            for case, preset, target in cases:
+                ratio = per_frame[case.name] / bare
+                ok = ""
+                if target.startswith("≤"):
+                    ok = "yes" if ratio <= float(target[2:-1]) else "no"
+                original = ORIGINAL.get((game, preset), "") if k == 4 or preset != "-" else ""
+                rows.append([game, case.name, f"{1 / per_frame[case.name]:,.0f}",
+                             f"{(per_frame[case.name] - bare) * 1e6:+.1f}", f"{ratio:.2f}x", target, ok,
+                             original if case.name.startswith(f"T{preset}") and "in-frame" not in case.name else ""])
+        header = ["game", "case", "emulated frames/s", "added µs/frame", "vs bare", "target", "met", "original"]
+        sections.append(f"### k = {k}" + (" (max of the last two frames)" if k > 1 else " (per-frame env)")
+                        + "\n\n" + markdown_table(header, rows))
+    return "\n\n".join(sections)
+
+
+SECTION_INTRO = """Emulated frames per second of every paper preset (clean semantics unless named) against the bare
+emulator running the same pipeline (k frames per step, last two read and max-pooled; k = 1 reads every
+frame), same random actions, resets included. Look-ahead frames of RAM peeks are overhead, not counted.
+"original" is the original release's slowdown against the same frameskip-1 env (spec §6)."""
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace the ``## Atari`` section of ``path`` (or append it), leaving every other section alone."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = "## Atari\n\n" + body.strip() + "\n"
+    pattern = re.compile(r"^## Atari\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section.replace("\\", "\\\\") + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=list(PRESETS))
+    parser.add_argument("--frameskips", nargs="+", type=int, default=[4, 1])
+    parser.add_argument("--steps", type=int, default=400, help="agent steps per case per round")
+    parser.add_argument("--repeats", type=int, default=15, help="interleaved rounds; the best is kept")
+    parser.add_argument("--wall", action="store_true", help="time wall-clock instead of this process's CPU time")
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    clock = time.perf_counter if args.wall else time.process_time
+    started = time.perf_counter()
+    tables = run_benchmark(args.games, args.frameskips, args.steps, args.repeats, clock)
+    minutes = (time.perf_counter() - started) / 60
+    body = "\n\n".join([
+        SECTION_INTRO,
+        f"Machine: {machine_description()}  \nCommand: `{command_line()}` ({args.steps} steps per case per round, "
+        f"best of {args.repeats} interleaved rounds, {'wall-clock' if args.wall else 'process CPU'} time, "
+        f"{minutes:.1f} min)",
+        tables,
+    ])
+    print(body)
+    if not args.no_write:
+        write_section(Path(args.out), body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -145,19 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_families:
         for case in family_cases():
             groups.setdefault(case.group or "family", []).append(case)
+    from rich.console import Console
+    from rich.progress import track
+
     results = {}
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with the media/test extras
-        tqdm = None
-    items = list(groups.items())
-    for group, cases in (tqdm(items, desc="throughput") if tqdm else items):
+    for group, cases in track(list(groups.items()), description="throughput"):
         results[group] = time_interleaved(cases, args.steps, args.repeats)
     text = report(groups, results, args)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
-    print(text)
+    Console(soft_wrap=True).print(text, markup=False, highlight=False)
     return 0
 
 

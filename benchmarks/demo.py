@@ -134,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         table.add_column(name, justify="right")
     for rank, (policy, mean, per) in enumerate(rows, 1):
         table.add_row(str(rank), policy, f"{mean:.1f}", *[f"{per.get(n, float('nan')):.1f}" for n in PROFILES])
-    Console(width=160).print(table)
+    console = Console(width=160)
+    console.print(table)
     plot(rows, args.out / "leaderboard.png")
-    print(f"results: {store}  plot: {args.out / 'leaderboard.png'}")
+    console.print(f"results: {store}  plot: {args.out / 'leaderboard.png'}", highlight=False)
     return 0
 
 

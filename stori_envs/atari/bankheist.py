@@ -133,7 +133,7 @@ class BankEmpty(AtariEvent):
             return reward, False
         pre = self._pre
         ram = env.ale.getRAM()
-        if not any(pre[s] == BANK and ram[s] != BANK for s in SLOTS):
+        if ram[24:27].tobytes() == pre[24:27].tobytes() or not any(pre[s] == BANK and ram[s] != BANK for s in SLOTS):
             return reward, False
         points = score(ram) - score(pre)
         if (self.fixes and points <= 0) or not self.draw(rng):

@@ -56,6 +56,8 @@ class BrickHitCancel(AtariEvent):
             return reward, False
         ale, pre = env.ale, self._pre
         ram = ale.getRAM()
+        if ram[BRICKS].tobytes() == pre[BRICKS].tobytes():  # the usual frame: no brick touched
+            return reward, False
         changed = np.flatnonzero(ram[BRICKS] != pre[BRICKS])
         if changed.size == 0 or not np.any(ram[BRICKS] != env.baseline_ram[BRICKS]):
             return reward, False

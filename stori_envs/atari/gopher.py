@@ -79,11 +79,15 @@ class FillCancel(AtariEvent):
             return reward, False
         ale = env.ale
         ram = ale.getRAM()
+        if ram[TUNNELS].tobytes() == pre[TUNNELS].tobytes():  # the usual frame: no tunnel changed
+            return reward, False
         if self.fixes:
             lost = pre[TUNNELS] & ~ram[TUNNELS]
             filled = np.flatnonzero(lost)
+            if filled.size == 0:
+                return reward, False
             gained = score(ram) - score(pre)
-            if filled.size == 0 or gained < FILL_POINTS or (gained - FILL_POINTS) % 100 or not self.draw(rng):
+            if gained < FILL_POINTS or (gained - FILL_POINTS) % 100 or not self.draw(rng):
                 return reward, False
             for i in filled:
                 ale.setRAM(int(i), int(ram[i] | lost[i]))

@@ -14,13 +14,12 @@ from typing import Any
 import numpy as np
 
 from stori_envs.atari.game import Game, game_for, games
-from stori_envs.atari.presets import P, preset_id
+from stori_envs.atari.presets import E, P, preset_id
 from stori_envs.taxonomy.events import event_modes
 from stori_envs.taxonomy.occlusion import CROP_DESCRIPTIONS
 
 logger = logging.getLogger(__name__)
 
-E = "intrinsic_stochasticity.action_independent_random."
 KINDS = ("2.1", "blackout", "crop", "ram")
 
 

@@ -38,7 +38,7 @@ def test_in_frame_write_leaves_the_game_unchanged(game, mode):
     truth = twin(game, 1)
     hidden = differ = 0
     for step, ((o1, r1, t1, _, _), (o2, r2, t2, _, info)) in lockstep(
-            [truth, env], 0, 3000, random_policy(18, 11)):
+            [truth, env], 0, 2000, random_policy(18, 11)):
         assert np.array_equal(truth.unwrapped.ale.getRAM(), env.unwrapped.ale.getRAM())
         assert (r1, t1) == (r2, t2)
         if step >= 0:

@@ -27,6 +27,17 @@ def test_sb3_atari_wrapper_accepts_the_ids(env_id):
 
 
 def test_short_ppo_run_on_a_preset():
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny net: extra threads only contend with the emulator (and xdist workers)
+    try:
+        _ppo()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _ppo():
     env = VecFrameStack(make_atari_env("stori/Breakout-T3.2A-v0", n_envs=2, seed=0,
                                        wrapper_kwargs={"frame_skip": 1, "screen_size": 44}), n_stack=2)
     model = PPO("CnnPolicy", env, n_steps=128, batch_size=128, n_epochs=1, learning_rate=2.5e-4, seed=0,

@@ -165,7 +165,14 @@ emulator running the same pipeline (k frames per step, last two read and max-poo
 frame), same random actions, resets included. Look-ahead frames of RAM peeks are overhead, not counted.
 "original" is the original release's slowdown against the same frameskip-1 env (spec §6; with skip 4
 and max-pool its ratios stay the same). "3.2 applied" is the share of observations a 3.2 component
-changed (drift presets spend their first T steps, and the odd periods of a cycle, in concept 1)."""
+changed (drift presets spend their first T steps, and the odd periods of a cycle, in concept 1).
+
+How to read the RAM-peek rows: a look-ahead peek must emulate its frames, two per hidden observation
+at k = 4 (one per pooled frame), which alone costs 2p/k of the emulation (35-38 % at p = 0.7-0.75);
+one emulator snapshot and restore per hidden observation (about 48 µs) and the screen reads come on
+top. At k = 1 every frame is observed, so the floor is 1 + p and the original's 2.3-2.8x is the
+comparison. The in-frame path adds no frame and is allowed only where a test proves it changes
+nothing (Boxing's colours; not BankHeist's blocks, which collide)."""
 
 
 def write_section(path: Path, body: str) -> None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from stori_envs.taxonomy.drift import SWITCHES
-from stori_envs.taxonomy.profile import TEMPORAL_MODES, _choice, _fail, _positive_int, _probability, _Section
+from stori_envs.taxonomy.profile import TEMPORAL_MODES
+from stori_envs.taxonomy.validation import (
+    ConfigSection,
+    check_choice,
+    check_positive_int,
+    check_probability,
+    field_error,
+)
 from stori_envs.taxonomy.seeding import SEED_POLICIES
 
 #: The six physiological safety boundaries, in the fixed order of ``info["cost_vector"]``.
@@ -50,11 +57,11 @@ def _number(path: str, value: Any, lo: float = -math.inf, hi: float = math.inf, 
     ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
     if not ok:
         low = f"> {lo}" if lo_open else f">= {lo}"
-        raise _fail(path, value, f"a finite number {low}" + (f" and <= {hi}" if math.isfinite(hi) else ""))
+        raise field_error(path, value, f"a finite number {low}" + (f" and <= {hi}" if math.isfinite(hi) else ""))
     return float(value)
 
 
-class _Block(_Section):
+class _Block(ConfigSection):
     """A frozen config block, parsed like a profile section; ``None`` stays ``None`` (the block is off)."""
 
     _path = ""
@@ -78,8 +85,8 @@ class DosingError(_Block):
     _path = "dosing_error"
 
     def __post_init__(self) -> None:
-        self._set("p_err", _probability(f"{self._path}.p_err", self.p_err))
-        self._set("err_mode", _choice(f"{self._path}.err_mode", self.err_mode, ERR_MODES))
+        self._set("p_err", check_probability(f"{self._path}.p_err", self.p_err))
+        self._set("err_mode", check_choice(f"{self._path}.err_mode", self.err_mode, ERR_MODES))
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ class AdverseEvents(_Block):
 
     def __post_init__(self) -> None:
         for name in EVENT_NAMES:
-            self._set(name, _probability(f"{self._path}.{name}", getattr(self, name)))
+            self._set(name, check_probability(f"{self._path}.{name}", getattr(self, name)))
         self._set("event_scale", _number(f"{self._path}.event_scale", self.event_scale, 0.0))
 
     def hazards(self, dt_hours: float) -> tuple[float, ...]:
@@ -134,13 +141,13 @@ class Drift(_Block):
         concept = self.concept
         if isinstance(concept, (int, float)) and not isinstance(concept, bool):
             concept = {1: "1", 2.1: "2.1", 3.2: "3.2"}.get(concept, concept)
-        self._set("concept", _choice(f"{p}.concept", concept, DRIFT_CONCEPTS))
-        self._set("temporal_mode", _choice(f"{p}.temporal_mode", self.temporal_mode, TEMPORAL_MODES))
-        self._set("threshold", _positive_int(f"{p}.threshold", self.threshold))
-        self._set("clock", _choice(f"{p}.clock", self.clock, DRIFT_CLOCKS))
-        self._set("switch", _choice(f"{p}.switch", self.switch, SWITCHES))
+        self._set("concept", check_choice(f"{p}.concept", concept, DRIFT_CONCEPTS))
+        self._set("temporal_mode", check_choice(f"{p}.temporal_mode", self.temporal_mode, TEMPORAL_MODES))
+        self._set("threshold", check_positive_int(f"{p}.threshold", self.threshold))
+        self._set("clock", check_choice(f"{p}.clock", self.clock, DRIFT_CLOCKS))
+        self._set("switch", check_choice(f"{p}.switch", self.switch, SWITCHES))
         if self.concept == "frail_cohort" and self.clock != "global":
-            raise _fail(f"{p}.clock", self.clock, "'global' with concept 'frail_cohort' (a cohort changes between "
+            raise field_error(f"{p}.clock", self.clock, "'global' with concept 'frail_cohort' (a cohort changes between "
                         "admissions; on the episode clock every admission is in concept 1)")
 
 
@@ -164,16 +171,16 @@ class Missingness(_Block):
 
     def __post_init__(self) -> None:
         p = self._path
-        self._set("mode", _choice(f"{p}.mode", self.mode, MISSING_MODES))
-        self._set("k", _positive_int(f"{p}.k", self.k))
-        self._set("p_miss", _probability(f"{p}.p_miss", self.p_miss))
-        self._set("spo2_dropout", _probability(f"{p}.spo2_dropout", self.spo2_dropout))
+        self._set("mode", check_choice(f"{p}.mode", self.mode, MISSING_MODES))
+        self._set("k", check_positive_int(f"{p}.k", self.k))
+        self._set("p_miss", check_probability(f"{p}.p_miss", self.p_miss))
+        self._set("spo2_dropout", check_probability(f"{p}.spo2_dropout", self.spo2_dropout))
         blackout = self.blackout
         if isinstance(blackout, str) or not hasattr(blackout, "__iter__"):
-            raise _fail(f"{p}.blackout", blackout, "a list of feature names from " + ", ".join(MEASURED))
+            raise field_error(f"{p}.blackout", blackout, "a list of feature names from " + ", ".join(MEASURED))
         blackout = tuple(blackout)
         for name in blackout:
-            _choice(f"{p}.blackout", name, MEASURED)
+            check_choice(f"{p}.blackout", name, MEASURED)
         self._set("blackout", blackout)
 
 
@@ -276,12 +283,12 @@ class MedSepsisParams(_Block):
             value = getattr(self, f.name)
             if isinstance(f.default, tuple):
                 if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or len(value) != len(f.default):
-                    raise _fail(f"{p}.{f.name}", value, f"{len(f.default)} finite numbers")
+                    raise field_error(f"{p}.{f.name}", value, f"{len(f.default)} finite numbers")
                 self._set(f.name, tuple(_number(f"{p}.{f.name}", v) for v in value))
             else:
                 self._set(f.name, _number(f"{p}.{f.name}", value))
         for name in ("p_heart_failure", "p_ckd", "rho", "frail_p_comorbid"):
-            _probability(f"{p}.{name}", getattr(self, name))
+            check_probability(f"{p}.{name}", getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -314,27 +321,27 @@ class MedSepsisConfig(_Block):
     _path = "config"
 
     def __post_init__(self) -> None:
-        self._set("reward_mode", _choice("reward_mode", self.reward_mode, REWARD_MODES))
+        self._set("reward_mode", check_choice("reward_mode", self.reward_mode, REWARD_MODES))
         if self.dt_hours not in (1, 4) or isinstance(self.dt_hours, bool):
-            raise _fail("dt_hours", self.dt_hours, "1 or 4")
-        hours = _positive_int("horizon_hours", self.horizon_hours)
+            raise field_error("dt_hours", self.dt_hours, "1 or 4")
+        hours = check_positive_int("horizon_hours", self.horizon_hours)
         if hours % self.dt_hours:
-            raise _fail("horizon_hours", hours, f"a multiple of dt_hours={self.dt_hours}")
+            raise field_error("horizon_hours", hours, f"a multiple of dt_hours={self.dt_hours}")
         if not isinstance(self.cost_weights, Mapping):
-            raise _fail("cost_weights", self.cost_weights,
+            raise field_error("cost_weights", self.cost_weights,
                         "a dict mapping " + ", ".join(COST_NAMES) + " to weights >= 0")
         for name, w in self.cost_weights.items():
-            _choice("cost_weights", name, COST_NAMES)
+            check_choice("cost_weights", name, COST_NAMES)
             _number(f"cost_weights.{name}", w, 0.0)
         self._set("cost_weights", {n: float(self.cost_weights.get(n, 1.0)) for n in COST_NAMES})
         self._set("noise_scale", _number("noise_scale", self.noise_scale, 0.0))
         self._set("process_noise", _number("process_noise", self.process_noise, 0.0))
         self._set("death_penalty", _number("death_penalty", self.death_penalty, 0.0))
         if not isinstance(self.expose_latent, bool):
-            raise _fail("expose_latent", self.expose_latent, "True or False")
+            raise field_error("expose_latent", self.expose_latent, "True or False")
         if self.cost_limit is not None:
             self._set("cost_limit", _number("cost_limit", self.cost_limit, 0.0))
-        self._set("seed_policy", _choice("seed_policy", self.seed_policy, SEED_POLICIES))
+        self._set("seed_policy", check_choice("seed_policy", self.seed_policy, SEED_POLICIES))
         self._set("dosing_error", DosingError.parse(self.dosing_error))
         self._set("adverse_events", AdverseEvents.parse(self.adverse_events))
         self._set("drift", Drift.parse(self.drift))
@@ -397,13 +404,13 @@ class MedSepsisConfig(_Block):
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise _fail(unknown[0], changes[unknown[0]], "MedSepsisConfig fields: " + ", ".join(sorted(known)))
+            raise field_error(unknown[0], changes[unknown[0]], "MedSepsisConfig fields: " + ", ".join(sorted(known)))
         return replace(base, **changes)
 
 
 def preset_overrides(preset: str) -> dict[str, Any]:
     """The config fields a named preset sets."""
-    _choice("preset", preset, PRESETS)
+    check_choice("preset", preset, PRESETS)
     only = lambda *names: {n: (1.0 if n in names else 0.0) for n in COST_NAMES}  # noqa: E731
     if preset == "ogsrl_sepsis":
         return {"cost_weights": only("hypoxemia", "oliguria")}

@@ -37,7 +37,7 @@ from stori_envs.medical.config import (
     _Block,
     _number,
 )
-from stori_envs.taxonomy.profile import _choice, _positive_int, _probability
+from stori_envs.taxonomy.validation import check_choice, check_positive_int, check_probability
 from stori_envs.taxonomy.seeding import make_stream
 
 TIERS = ("expert", "clinician", "random", "mixed", "unsafe")
@@ -85,9 +85,9 @@ class ClinicianConfig(_Block):
 
     def __post_init__(self) -> None:
         p = self._path
-        self._set("eps", _probability(f"{p}.eps", self.eps))
-        self._set("delay", _positive_int(f"{p}.delay", self.delay, 0))
-        self._set("lab_use", _choice(f"{p}.lab_use", self.lab_use, LAB_USES))
+        self._set("eps", check_probability(f"{p}.eps", self.eps))
+        self._set("delay", check_positive_int(f"{p}.delay", self.delay, 0))
+        self._set("lab_use", check_choice(f"{p}.lab_use", self.lab_use, LAB_USES))
         if not isinstance(self.lactate_guided, bool):
             raise ValueError(f"{p}.lactate_guided: got {self.lactate_guided!r}; allowed: True or False")
         for name in ("dose_noise", "map_band", "initial_ml_per_kg", "bolus_ml", "maintenance_ml_per_kg_h",
@@ -295,7 +295,7 @@ def make_policy(tier: str, *, seed: int | None = None, dt_hours: int = 4, **over
 
     ``overrides`` change :class:`ClinicianConfig` fields of the rule-based tiers (e.g. ``eps=0.2``).
     """
-    _choice("tier", tier, TIERS)
+    check_choice("tier", tier, TIERS)
     if tier == "random":
         return RandomPolicy(seed)
     if tier == "mixed":

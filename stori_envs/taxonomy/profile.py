@@ -27,6 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from stori_envs.taxonomy.seeding import SEED_POLICIES
+from stori_envs.taxonomy.validation import (
+    ConfigSection,
+    check_choice,
+    check_int_tuple,
+    check_non_negative,
+    check_positive_int,
+    check_probability,
+    check_type_id,
+    field_error,
+    mode_id,
+)
 
 #: Stochasticity type ids, in the taxonomy's order.
 TYPES = ("0", "1", "2.1", "2.2", "3.1", "3.2")
@@ -44,85 +55,6 @@ IMAGE_OBSERVATION_TYPES = ("crop", "blackout", "ram")
 VECTOR_OBSERVATION_TYPES = ("mask", "dropout", "noise")
 OBSERVATION_TYPES = IMAGE_OBSERVATION_TYPES + VECTOR_OBSERVATION_TYPES
 CROP_MODES = ("0", "1", "2", "3", "4", "5")
-# Ids of the original release's yaml defaults that no longer exist (see docs/taxonomy.md).
-_STALE_TYPE_IDS = {"4": "stochasticity_type", "5": "secondary_concept_type"}
-
-
-def _fail(path: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{path}: got {value!r}; allowed: {allowed}")
-
-
-def _type_id(path: str, value: Any, allowed: tuple[str, ...]) -> str:
-    """Normalise a type id given as str, int or float (yaml reads ``2.1`` as a float)."""
-    if isinstance(value, bool):
-        raise _fail(path, value, ", ".join(map(repr, allowed)))
-    if isinstance(value, int):
-        text = str(value)
-    elif isinstance(value, float) and math.isfinite(value):
-        text = str(int(value)) if value.is_integer() else repr(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        raise _fail(path, value, ", ".join(map(repr, allowed)))
-    if text not in allowed:
-        hint = ""
-        if text in _STALE_TYPE_IDS:
-            hint = " (a stale numeric id from the original release's yaml defaults)"
-        raise _fail(path, value, ", ".join(map(repr, allowed)) + hint)
-    return text
-
-
-def mode_id(path: str, value: Any) -> str:
-    """Normalise a mode id: non-negative ints and their decimal strings become canonical strings.
-
-    Named modes (``"reward_cancel"``) pass through; which ids exist is decided by the family.
-    """
-    if isinstance(value, bool):
-        raise _fail(path, value, "a mode id such as '0', '10' or a mode name")
-    if isinstance(value, int):
-        if value < 0:
-            raise _fail(path, value, "a non-negative mode id")
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        return str(int(text)) if text.isdigit() else text
-    raise _fail(path, value, "a mode id such as '0', '10' or a mode name")
-
-
-def _probability(path: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(path, value, "a number in [0, 1]")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise _fail(path, value, "a number in [0, 1]")
-    return value
-
-
-def _positive_int(path: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(path, value, f"an integer >= {minimum}")
-    return int(value)
-
-
-def _non_negative(path: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0) or not math.isfinite(value):
-        raise _fail(path, value, "a finite number >= 0")
-    return float(value)
-
-
-def _choice(path: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise _fail(path, value, ", ".join(map(repr, allowed)))
-    return value
-
-
-def _int_tuple(path: str, value: Any, minimum: int = 0) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise _fail(path, value, f"a list of integers >= {minimum}")
-    items = tuple(value)
-    if not items or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in items):
-        raise _fail(path, value, f"a non-empty list of integers >= {minimum}")
-    return tuple(int(v) for v in items)
 
 
 @dataclass(frozen=True)
@@ -143,66 +75,30 @@ class Region:
             value = [value.get(k) for k in ("x0", "x1", "y0", "y1")] + [value.get("color", (0, 0, 0))]
         allowed = "[x0, x1, y0, y1] or [x0, x1, y0, y1, color] with 0 <= x0 <= x1, 0 <= y0 <= y1"
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise _fail(path, value, allowed)
+            raise field_error(path, value, allowed)
         items = list(value)
         if len(items) not in (4, 5):
-            raise _fail(path, value, allowed)
+            raise field_error(path, value, allowed)
         bounds = items[:4]
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in bounds):
-            raise _fail(path, value, allowed)
+            raise field_error(path, value, allowed)
         x0, x1, y0, y1 = bounds
         if x1 < x0 or y1 < y0:
-            raise _fail(path, value, allowed)
+            raise field_error(path, value, allowed)
         color = items[4] if len(items) == 5 else (0, 0, 0)
         if isinstance(color, int) and not isinstance(color, bool):
             color = (color,)
         color = tuple(color) if hasattr(color, "__iter__") and not isinstance(color, str) else None
         if not color or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 255 for c in color):
-            raise _fail(path + ".color", items[4], "1 or 3 integers in [0, 255]")
+            raise field_error(path + ".color", items[4], "1 or 3 integers in [0, 255]")
         return cls(x0, x1, y0, y1, color)
 
     def to_list(self) -> list:
         return [self.x0, self.x1, self.y0, self.y1, list(self.color)]
 
 
-class _Section:
-    """Shared parsing for the profile's frozen sections."""
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, path: str):
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, Mapping):
-            raise _fail(path, data, "a mapping of " + ", ".join(f.name for f in fields(cls)))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known, key=str)
-        if unknown:
-            where = f"{path}.{unknown[0]}" if path else str(unknown[0])
-            raise _fail(where, data[unknown[0]], "known keys: " + ", ".join(sorted(known)))
-        return cls(**data)
-
-    def _set(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, _Section):
-                out[f.name] = value.to_dict()
-            elif isinstance(value, tuple) and value and isinstance(value[0], Region):
-                out[f.name] = [r.to_list() for r in value]
-            elif isinstance(value, tuple):
-                out[f.name] = list(value)
-            else:
-                out[f.name] = value
-        return out
-
-
 @dataclass(frozen=True)
-class ActionDependent(_Section):
+class ActionDependent(ConfigSection):
     """Type 1: with probability ``stochastic_action_prob`` the executed action is a uniform random one.
 
     ``allowed_actions`` restricts the random draw to a subset of a Discrete space's actions;
@@ -217,15 +113,15 @@ class ActionDependent(_Section):
     def __post_init__(self) -> None:
         p = self._path
         if self.stochastic_action_prob is not None:
-            self._set("stochastic_action_prob", _probability(f"{p}.stochastic_action_prob", self.stochastic_action_prob))
+            self._set("stochastic_action_prob", check_probability(f"{p}.stochastic_action_prob", self.stochastic_action_prob))
         if self.allowed_actions is not None:
-            self._set("allowed_actions", _int_tuple(f"{p}.allowed_actions", self.allowed_actions))
+            self._set("allowed_actions", check_int_tuple(f"{p}.allowed_actions", self.allowed_actions))
         if self.random_action_set is not None and not isinstance(self.random_action_set, str):
-            raise _fail(f"{p}.random_action_set", self.random_action_set, "a set name such as 'paper', 'no_fire', 'all'")
+            raise field_error(f"{p}.random_action_set", self.random_action_set, "a set name such as 'paper', 'no_fire', 'all'")
 
 
 @dataclass(frozen=True)
-class ActionIndependentRandom(_Section):
+class ActionIndependentRandom(ConfigSection):
     """Type 2.1: a family's random event ``mode`` fires with ``random_stochasticity_prob``.
 
     ``perturbation_scale`` is the standard deviation of the generic ``state_perturbation`` event.
@@ -241,12 +137,12 @@ class ActionIndependentRandom(_Section):
         if self.mode is not None:
             self._set("mode", mode_id(f"{p}.mode", self.mode))
         if self.random_stochasticity_prob is not None:
-            self._set("random_stochasticity_prob", _probability(f"{p}.random_stochasticity_prob", self.random_stochasticity_prob))
-        self._set("perturbation_scale", _non_negative(f"{p}.perturbation_scale", self.perturbation_scale))
+            self._set("random_stochasticity_prob", check_probability(f"{p}.random_stochasticity_prob", self.random_stochasticity_prob))
+        self._set("perturbation_scale", check_non_negative(f"{p}.perturbation_scale", self.perturbation_scale))
 
 
 @dataclass(frozen=True)
-class ConceptDrift(_Section):
+class ConceptDrift(ConfigSection):
     """Type 2.2: concept 2 (``secondary_concept_type``) is active from step T (sudden) or in odd periods of T (cyclic).
 
     ``skip`` is the original release's undocumented frames-per-step key; it is accepted and ignored,
@@ -262,20 +158,20 @@ class ConceptDrift(_Section):
     def __post_init__(self) -> None:
         p = self._path
         if self.temporal_mode is not None:
-            self._set("temporal_mode", _choice(f"{p}.temporal_mode", self.temporal_mode, TEMPORAL_MODES))
+            self._set("temporal_mode", check_choice(f"{p}.temporal_mode", self.temporal_mode, TEMPORAL_MODES))
         if self.temporal_threshold is not None:
-            self._set("temporal_threshold", _positive_int(f"{p}.temporal_threshold", self.temporal_threshold))
+            self._set("temporal_threshold", check_positive_int(f"{p}.temporal_threshold", self.temporal_threshold))
         if self.secondary_concept_type is not None:
             self._set(
                 "secondary_concept_type",
-                _type_id(f"{p}.secondary_concept_type", self.secondary_concept_type, SECONDARY_TYPES),
+                check_type_id(f"{p}.secondary_concept_type", self.secondary_concept_type, SECONDARY_TYPES),
             )
         if self.skip is not None:
-            self._set("skip", _positive_int(f"{p}.skip", self.skip))
+            self._set("skip", check_positive_int(f"{p}.skip", self.skip))
 
 
 @dataclass(frozen=True)
-class IntrinsicStochasticity(_Section):
+class IntrinsicStochasticity(ConfigSection):
     """The intrinsic (action-dependent and action-independent) part of a profile."""
 
     action_dependent: ActionDependent = field(default_factory=ActionDependent)
@@ -291,7 +187,7 @@ class IntrinsicStochasticity(_Section):
 
 
 @dataclass(frozen=True)
-class PartialObservation(_Section):
+class PartialObservation(ConfigSection):
     """Type 3.2: with probability ``prob`` part of the observation is hidden.
 
     Image observations: ``crop`` (modes 0-5, 5 = the random "torch" disc of ``torch_radius`` px),
@@ -316,26 +212,26 @@ class PartialObservation(_Section):
     def __post_init__(self) -> None:
         p = self._path
         if self.type is not None:
-            self._set("type", _choice(f"{p}.type", self.type, OBSERVATION_TYPES))
+            self._set("type", check_choice(f"{p}.type", self.type, OBSERVATION_TYPES))
         if self.mode is not None:
             self._set("mode", mode_id(f"{p}.mode", self.mode))
         if self.type == "crop" and self.mode is not None and self.mode not in CROP_MODES:
-            raise _fail(f"{p}.mode", self.mode, "crop modes " + ", ".join(CROP_MODES))
+            raise field_error(f"{p}.mode", self.mode, "crop modes " + ", ".join(CROP_MODES))
         if self.prob is not None:
-            self._set("prob", _probability(f"{p}.prob", self.prob))
-        self._set("torch_radius", _positive_int(f"{p}.torch_radius", self.torch_radius))
+            self._set("prob", check_probability(f"{p}.prob", self.prob))
+        self._set("torch_radius", check_positive_int(f"{p}.torch_radius", self.torch_radius))
         if self.regions is not None:
             if isinstance(self.regions, (str, bytes)) or not hasattr(self.regions, "__iter__"):
-                raise _fail(f"{p}.regions", self.regions, "a list of [x0, x1, y0, y1(, color)] rectangles")
+                raise field_error(f"{p}.regions", self.regions, "a list of [x0, x1, y0, y1(, color)] rectangles")
             self._set("regions", tuple(Region.parse(f"{p}.regions[{i}]", r) for i, r in enumerate(self.regions)))
         if self.features is not None:
-            self._set("features", _int_tuple(f"{p}.features", self.features))
-        self._set("noise_std", _non_negative(f"{p}.noise_std", self.noise_std))
+            self._set("features", check_int_tuple(f"{p}.features", self.features))
+        self._set("noise_std", check_non_negative(f"{p}.noise_std", self.noise_std))
         if isinstance(self.fill, bool) or not isinstance(self.fill, (int, float)) or not math.isfinite(self.fill):
-            raise _fail(f"{p}.fill", self.fill, "a finite number")
+            raise field_error(f"{p}.fill", self.fill, "a finite number")
         self._set("fill", float(self.fill))
         if not isinstance(self.append_mask, bool):
-            raise _fail(f"{p}.append_mask", self.append_mask, "true or false")
+            raise field_error(f"{p}.append_mask", self.append_mask, "true or false")
 
 
 #: Semantics rows (docs/taxonomy.md, "Semantics"): name -> (allowed values, clean default, paper value).
@@ -353,7 +249,7 @@ SEMANTICS_PROFILES = ("clean", "paper")
 
 
 @dataclass(frozen=True)
-class Semantics(_Section):
+class Semantics(ConfigSection):
     """How the taxonomy is applied. ``profile`` sets every row; any row can be overridden on its own.
 
     ``clean`` (default) is the package's corrected semantics; ``paper`` reproduces the original
@@ -372,21 +268,21 @@ class Semantics(_Section):
     _path = "semantics"
 
     def __post_init__(self) -> None:
-        base = _choice(f"{self._path}.profile", self.profile, SEMANTICS_PROFILES)
+        base = check_choice(f"{self._path}.profile", self.profile, SEMANTICS_PROFILES)
         for name, (allowed, clean, paper) in SEMANTICS_ROWS.items():
             value = getattr(self, name)
             if value is None:
                 value = clean if base == "clean" else paper
             elif name == "game_fixes":
                 if not isinstance(value, bool):
-                    raise _fail(f"{self._path}.{name}", value, "true or false")
+                    raise field_error(f"{self._path}.{name}", value, "true or false")
             else:
-                value = _choice(f"{self._path}.{name}", value, allowed)
+                value = check_choice(f"{self._path}.{name}", value, allowed)
             self._set(name, value)
 
 
 @dataclass(frozen=True)
-class Profile(_Section):
+class Profile(ConfigSection):
     """One environment's stochasticity: its type and the settings that type (and a drift's secondary) uses.
 
     Build it from any accepted form with :meth:`Profile.parse`. Settings of types the profile does not
@@ -405,7 +301,7 @@ class Profile(_Section):
     semantics: Semantics = field(default_factory=Semantics)
 
     def __post_init__(self) -> None:
-        self._set("stochasticity_type", _type_id("stochasticity_type", self.stochasticity_type, TYPES))
+        self._set("stochasticity_type", check_type_id("stochasticity_type", self.stochasticity_type, TYPES))
         for name, section in (
             ("intrinsic_stochasticity", IntrinsicStochasticity),
             ("partial_observation", PartialObservation),
@@ -481,7 +377,7 @@ class Profile(_Section):
         elif isinstance(source, Mapping):
             data = dict(source)
         else:
-            raise _fail("profile", source, "a Profile, a dict, or a path to a .json or .toml file")
+            raise field_error("profile", source, "a Profile, a dict, or a path to a .json or .toml file")
         nested = unflatten(data)
         if overrides:
             nested = _merge(nested, unflatten({k.replace("__", "."): v for k, v in overrides.items()}), override=True)
@@ -521,7 +417,7 @@ class Profile(_Section):
 
 def _load_file(path: Path) -> dict[str, Any]:
     if not path.exists():
-        raise _fail("profile", str(path), "an existing .json or .toml file")
+        raise field_error("profile", str(path), "an existing .json or .toml file")
     if path.suffix == ".json":
         try:
             return json.loads(path.read_text())
@@ -532,7 +428,7 @@ def _load_file(path: Path) -> dict[str, Any]:
             return tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"profile: {path} is not valid TOML ({exc})") from None
-    raise _fail("profile", str(path), "a file ending in .json or .toml")
+    raise field_error("profile", str(path), "a file ending in .json or .toml")
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -552,10 +448,10 @@ def unflatten(data: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str):
-            raise _fail(repr(key), value, "string keys")
+            raise field_error(repr(key), value, "string keys")
         parts = key.split(".")
         if any(not p for p in parts):
-            raise _fail(key, value, "dotted keys without empty parts")
+            raise field_error(key, value, "dotted keys without empty parts")
         tree: dict[str, Any] = {}
         node = tree
         for part in parts[:-1]:

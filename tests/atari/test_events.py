@@ -399,3 +399,10 @@ def test_bankheist_bank_empty_paper_zeroes_the_reward_but_the_screen_counts():
 
     _, events = run(env, 0, 3500, random_policy(18, 5), check, episodes=20)
     assert events >= 4 and max(shown) > 0
+
+
+def test_generic_reward_cancel_runs_per_frame_on_atari():
+    """The core's generic events are offered to every family; on Atari they run inside the frame loop."""
+    env = make("Breakout", profile("2.1", "reward_cancel", 1.0))
+    total, events = run(env, 0, 800, breakout_tracker(0))
+    assert total == 0 and events > 0 and _breakout_score(env) > 0  # the reward is cancelled, not the score

@@ -34,9 +34,12 @@ from functools import reduce
 import numpy as np
 
 from agents.rae.best_response import (
+    EXACT_MAX_ACTIONS,
+    FactorCovariance,
     constrained_best_response,
     lexicographic_best_response,
     penalty_best_response,
+    penalty_upper_bound,
     penalty_utility,
     total_variance_best_response,
 )
@@ -132,18 +135,20 @@ def product_distribution(strategies: Sequence[np.ndarray]) -> np.ndarray:
     return reduce(lambda a, b: np.multiply.outer(a, b).ravel(), strategies, np.ones(1))
 
 
-def _moments_flat(m: np.ndarray, y: np.ndarray, mt: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _moments_flat(m: np.ndarray, y: np.ndarray, mt: np.ndarray | None = None, second: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(mu, Sigma, second moments) of a flattened n_i x K table under the opponent distribution y.
 
     ``mt`` is a C-contiguous copy of ``m.T`` (BLAS is several times faster with it on large tables).
+    ``second=False`` skips the second moments (only the total-variance objective needs them).
     """
     mu = m @ y
     my = m * y
-    sigma = my @ (np.ascontiguousarray(m.T) if mt is None else mt) - np.outer(mu, mu)
-    sigma = 0.5 * (sigma + sigma.T)  # exact symmetry keeps the KKT systems symmetric
-    second = np.einsum("ak,ak->a", my, m)
-    return mu, sigma, second
+    sigma = my @ (np.ascontiguousarray(m.T) if mt is None else mt)
+    sigma -= np.outer(mu, mu)
+    sigma += sigma.T  # exact symmetry keeps the KKT systems symmetric
+    sigma *= 0.5
+    return mu, sigma, (np.einsum("ak,ak->a", my, m) if second else None)
 
 
 def payoff_moments(payoff: np.ndarray, opponent_strategies: Sequence, variance: str = "opponent",
@@ -181,8 +186,15 @@ def _as_list(strategies, count: int) -> list:
 
 
 # --------------------------------------------------------------------------------------- best response, gap
-def _best_response(m: np.ndarray, y: np.ndarray, gamma: float, tau: float, variance: str, mode: str, eps: float,
-                   warm_start: np.ndarray | None = None, mt: np.ndarray | None = None) -> np.ndarray:
+def _respond(m: np.ndarray, y: np.ndarray, gamma: float, tau: float, variance: str, mode: str = "penalty",
+             eps: float = 0.0, warm_start: np.ndarray | None = None, mt: np.ndarray | None = None,
+             m2: np.ndarray | None = None):
+    """A best response and the moments it was computed from: (x, mu, Sigma or None, second moments or None).
+
+    Returning the moments lets the gap reuse them instead of recomputing the covariance. Above
+    ``EXACT_MAX_ACTIONS`` actions (tau = 0) Sigma is a :class:`FactorCovariance`: the solver only ever
+    needs its block on the response's support and products with it.
+    """
     if gamma == 0.0 and tau == 0.0 and mode == "penalty":
         # Plain best response: the covariance only matters to break ties between best actions.
         mu = m @ y
@@ -191,15 +203,43 @@ def _best_response(m: np.ndarray, y: np.ndarray, gamma: float, tau: float, varia
         if face.size == 1:
             x = np.zeros(mu.shape[0])
             x[face[0]] = 1.0
-            return x
-    mu, sigma, second = _moments_flat(m, y, mt)
+            return x, mu, None, None
+    if mode == "penalty" and variance == "opponent" and tau == 0.0 and m.shape[0] > EXACT_MAX_ACTIONS:
+        mu = m @ y
+        sigma = FactorCovariance(m, np.ascontiguousarray(m.T) if mt is None else mt, y, mu, m2=m2)
+        return penalty_best_response(mu, sigma, gamma, 0.0, warm_start), mu, sigma, None
+    mu, sigma, second = _moments_flat(m, y, mt, second=variance == "total")
     if mode == "constrained":
-        return constrained_best_response(mu, sigma, eps)
-    if mode == "lexicographic":
-        return lexicographic_best_response(mu, sigma)
+        x = constrained_best_response(mu, sigma, eps)
+    elif mode == "lexicographic":
+        x = lexicographic_best_response(mu, sigma)
+    elif variance == "total":
+        x = total_variance_best_response(mu, second, gamma)
+    else:
+        x = penalty_best_response(mu, sigma, gamma, tau, warm_start)
+    return x, mu, sigma, second
+
+
+def _best_response(m: np.ndarray, y: np.ndarray, gamma: float, tau: float, variance: str, mode: str, eps: float,
+                   warm_start: np.ndarray | None = None, mt: np.ndarray | None = None) -> np.ndarray:
+    return _respond(m, y, gamma, tau, variance, mode, eps, warm_start, mt)[0]
+
+
+def _gap_from(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray | None, second: np.ndarray | None, pi: np.ndarray,
+              gamma: float, tau: float, variance: str) -> float:
+    """max_x' U(x') - U(pi) >= 0, with the maximum bounded from the best response ``x`` (never under-estimated).
+
+    gamma = tau = 0: max_a mu_a - mu.pi exactly. Total variance: the best response is an exact vertex
+    enumeration. Penalty: the concavity certificate of :func:`penalty_upper_bound`, equal to U(x) when
+    x is the exact maximiser, so a solver failure can only inflate the reported gap.
+    """
+    if gamma == 0.0 and tau == 0.0:
+        return max(0.0, float(mu.max() - mu @ pi))
     if variance == "total":
-        return total_variance_best_response(mu, second, gamma)
-    return penalty_best_response(mu, sigma, gamma, tau, warm_start)
+        e_x, e_p = float(mu @ x), float(mu @ pi)
+        return max(0.0, (e_x - gamma * (float(second @ x) - e_x * e_x))
+                   - (e_p - gamma * (float(second @ pi) - e_p * e_p)))
+    return max(0.0, penalty_upper_bound(x, mu, sigma, gamma, tau) - penalty_utility(pi, mu, sigma, gamma, tau))
 
 
 def _check_mode(variance: str, mode: str, tau: np.ndarray, eps: float, n_actions: Sequence[int]) -> None:
@@ -255,20 +295,27 @@ class _Game:
         self.shape = self.payoffs[0].shape
         self.flat = [flatten_player(p, i) for i, p in enumerate(self.payoffs)]
         self.flat_t = [np.ascontiguousarray(f.T) for f in self.flat]
+        self.flat_sq = [f * f for f in self.flat]
 
     def y(self, profile: Sequence[np.ndarray], i: int) -> np.ndarray:
         if self.n == 2:
             return profile[1 - i]
         return product_distribution([profile[j] for j in range(self.n) if j != i])
 
+    def respond(self, i: int, y: np.ndarray, gamma: float, tau: float, variance: str,
+                warm_start: np.ndarray | None):
+        """(best response, mu, Sigma, second) of player i against the opponent distribution y."""
+        return _respond(self.flat[i], y, gamma, tau, variance, "penalty", 0.0, warm_start, self.flat_t[i],
+                        self.flat_sq[i])
+
     def best_response(self, i: int, y: np.ndarray, gamma: float, tau: float, variance: str,
                       warm_start: np.ndarray | None) -> np.ndarray:
-        return _best_response(self.flat[i], y, gamma, tau, variance, "penalty", 0.0, warm_start, self.flat_t[i])
+        return self.respond(i, y, gamma, tau, variance, warm_start)[0]
 
     def utility(self, i: int, x: np.ndarray, y: np.ndarray, gamma: float, tau: float, variance: str) -> float:
         if gamma == 0.0 and tau == 0.0:
             return float(x @ (self.flat[i] @ y))
-        mu, sigma, second = _moments_flat(self.flat[i], y, self.flat_t[i])
+        mu, sigma, second = _moments_flat(self.flat[i], y, self.flat_t[i], second=variance == "total")
         if variance == "total":
             e = float(mu @ x)
             return e - gamma * (float(second @ x) - e * e)
@@ -277,13 +324,13 @@ class _Game:
 
 def _gaps(game: _Game, profile: Sequence[np.ndarray], gamma: np.ndarray, tau: np.ndarray, variance: str,
           warm: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per-player gaps at ``profile`` and the best responses they were measured with (one moment pass each)."""
     gaps, brs = np.zeros(game.n), []
     for i in range(game.n):
-        y = game.y(profile, i)
-        br = game.best_response(i, y, gamma[i], tau[i], variance, profile[i] if warm is None else warm[i])
-        brs.append(br)
-        gaps[i] = max(0.0, game.utility(i, br, y, gamma[i], tau[i], variance)
-                      - game.utility(i, profile[i], y, gamma[i], tau[i], variance))
+        x, mu, sigma, second = game.respond(i, game.y(profile, i), gamma[i], tau[i], variance,
+                                            profile[i] if warm is None else warm[i])
+        brs.append(x)
+        gaps[i] = _gap_from(x, mu, sigma, second, profile[i], gamma[i], tau[i], variance)
     return gaps, brs
 
 

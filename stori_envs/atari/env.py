@@ -5,8 +5,9 @@ Pipeline of one agent step (``frameskip=k``, ``pool=True``)::
     for each of the k emulator frames:
         type 1: maybe replace the action (every frame, or once per step under granularity="agent_step")
         2.1 event.before -> ale.act -> reward ledger -> 2.1 event.after      (every frame)
-        frames k-2 and k-1 only: read the screen (or a RAM peek of it; per-frame 3.2 under po_timing="per_frame")
-    observation = max of the two read frames, then 3.2 fills once (po_timing="per_observation"),
+        frames k-2 and k-1 only: read the screen (per-frame 3.2 under po_timing="per_frame")
+    observation = max of the two read frames, then 3.2 once (po_timing="per_observation": fills on the
+    pooled frame; a RAM peek replaces both frames by two look-ahead frames from one snapshot),
     then optional grayscale / resize.
 
 Rewards are summed over the k frames. The emulator runs at frameskip 1 with sticky actions off

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stori_envs.taxonomy.profile import TYPE_NAMES, Profile
+from stori_envs.taxonomy.profile import SEMANTICS_ROWS, TYPE_NAMES, Profile
 
 KNOBS: dict[str, str] = {
     "stochasticity_type": "which STORI type this environment shows",
@@ -66,5 +66,8 @@ def describe_profile(profile: Profile) -> list[tuple[str, Any, str]]:
         if prefix is None:
             continue
         rows += [(k, v, KNOBS.get(k, "")) for k, v in flat.items() if k.startswith(prefix) and v is not None]
-    rows += [(k, v, SEMANTICS.get(k, "")) for k, v in flat.items() if k.startswith("semantics.")]
+    semantics = profile.semantics
+    rows.append(("semantics.profile", semantics.profile, SEMANTICS["semantics.profile"]))
+    rows += [(f"semantics.{name}", getattr(semantics, name), SEMANTICS.get(f"semantics.{name}", ""))
+             for name in SEMANTICS_ROWS]
     return rows

@@ -280,6 +280,17 @@ class Semantics(ConfigSection):
                 value = check_choice(f"{self._path}.{name}", value, allowed)
             self._set(name, value)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The base profile and only the rows that differ from it, so that changing ``profile`` later
+        (``replace(semantics__profile="paper")``) moves every row that was not set on its own."""
+        paper = self.profile == "paper"
+        out: dict[str, Any] = {"profile": self.profile}
+        for name, (_, clean, paper_value) in SEMANTICS_ROWS.items():
+            value = getattr(self, name)
+            if value != (paper_value if paper else clean):
+                out[name] = value
+        return out
+
 
 @dataclass(frozen=True)
 class Profile(ConfigSection):

@@ -143,3 +143,13 @@ def test_bad_files(tmp_path):
         Profile.parse(tmp_path / "bad.json")
     with pytest.raises(ValueError, match="profile: got 3"):
         Profile.parse(3)
+
+
+def test_changing_the_semantics_profile_moves_rows_not_set_on_their_own():
+    clean = Profile.parse({"semantics.po_timing": "per_frame"})
+    paper = clean.replace(semantics__profile="paper")
+    assert paper.semantics.drift_switch == "T-1" and paper.semantics.reward == "original"
+    assert paper.semantics.po_timing == "per_frame"
+    back = paper.replace(semantics__profile="clean")
+    assert back.semantics.drift_switch == "T" and back.semantics.reward == "ledger"
+    assert Profile.parse(paper.to_dict()) == paper

@@ -25,7 +25,7 @@ import numpy as np
 from ale_py import ALEInterface, LoggerMode, roms
 
 import stori_envs  # noqa: F401  (registers the ids)
-from benchmarks.common import Case, best, command_line, machine_description, markdown_table, time_interleaved
+from benchmarks.common import Case, best, command_line, emit, machine_description, markdown_table, time_interleaved
 from stori_envs.atari.game import games
 from stori_envs.atari.presets import PAPER_PRESETS, PRESETS, preset_id
 
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{minutes:.1f} min)",
         tables,
     ])
-    print(body)
+    emit(body)
     if not args.no_write:
         write_section(Path(args.out), body)
     return 0

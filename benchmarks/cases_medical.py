@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 import stori_envs  # noqa: F401  (registers the stori/ ids)
-from benchmarks.common import Case, time_interleaved
+from benchmarks.common import Case, emit, time_interleaved
 from benchmarks.throughput import report, stepping_case
 from stori_envs.medical.config import MedSepsisParams
 from stori_envs.medical.env import MedSepsisEnv
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     group = cases()
     results = {GROUP: time_interleaved(group, args.steps, args.repeats)}
-    print(report({GROUP: group}, results, argparse.Namespace(envs=[], steps=args.steps, repeats=args.repeats)))
+    emit(report({GROUP: group}, results, argparse.Namespace(envs=[], steps=args.steps, repeats=args.repeats)))
     return 0
 
 

@@ -80,3 +80,8 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def emit(text: str = "") -> None:
+    """Write a line of a benchmark's report to standard output (the scripts' product, not logging)."""
+    sys.stdout.write(text + "\n")

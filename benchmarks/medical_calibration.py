@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import command_line, machine_description, markdown_table
+from benchmarks.common import command_line, emit, machine_description, markdown_table
 from stori_envs.medical import calibrated
 from stori_envs.medical.config import COST_NAMES, MEASURED, OBS
 from stori_envs.medical.discrete import fit_dose_levels
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_constants:
             task = bar.add_task("constants (clinician, 4 h and 1 h)", total=2 * args.constants_patients)
             write_constants(constants(args.constants_patients, lambda: bar.advance(task)))
-            print(f"wrote {CONSTANTS_FILE.relative_to(ROOT)}; re-run without --write-constants to use them")
+            emit(f"wrote {CONSTANTS_FILE.relative_to(ROOT)}; re-run without --write-constants to use them")
             return 0
         seeds = range(EVAL_SEED_BASE, EVAL_SEED_BASE + args.patients)
         env = MedSepsisEnv()
@@ -243,18 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     plot_calibration(results, args.images / "medsepsis_calibration.png")
     plot_trajectory(args.trajectory_seed, args.images / "medsepsis_trajectory.png")
     clin = results["clinician"]
-    print(f"Machine: {machine_description()}\nCommand: `{command_line()}`\n")
-    print(f"### Per policy ({args.patients} held-out patients, seeds {EVAL_SEED_BASE}+; "
+    emit(f"Machine: {machine_description()}\nCommand: `{command_line()}`\n")
+    emit(f"### Per policy ({args.patients} held-out patients, seeds {EVAL_SEED_BASE}+; "
           "component columns: % of steps)\n")
-    print(markdown_table(["policy", "mortality", "discharged", "steps", "return", "episode cost"]
+    emit(markdown_table(["policy", "mortality", "discharged", "steps", "return", "episode cost"]
                          + [k for k in COST_NAMES], summary_rows(results)))
-    print("\n### Admission (clinician run; charted values)\n")
-    print(markdown_table(["feature", "5th pct", "median", "95th pct"], admission_rows(results)))
-    print(f"\nclinician cost_limit (default weights): {clin['cost']:.3f}; shipped: "
+    emit("\n### Admission (clinician run; charted values)\n")
+    emit(markdown_table(["feature", "5th pct", "median", "95th pct"], admission_rows(results)))
+    emit(f"\nclinician cost_limit (default weights): {clin['cost']:.3f}; shipped: "
           f"{sum(calibrated.CLINICIAN_EPISODE_COSTS[(4, 72)]):.3f}")
     if icu is not None:
-        print(f"\n### ICU-Sepsis ({args.icu_episodes} Monte Carlo episodes per policy; cost = high_sofa)\n")
-        print(markdown_table(["policy", "exact DP return", "MC return", "MC length", "MC episode cost"], icu))
+        emit(f"\n### ICU-Sepsis ({args.icu_episodes} Monte Carlo episodes per policy; cost = high_sofa)\n")
+        emit(markdown_table(["policy", "exact DP return", "MC return", "MC length", "MC episode cost"], icu))
     return 0
 
 

@@ -58,3 +58,17 @@ def rollout(env, seed: int, steps: int, action_seed: int = 0) -> list[Any]:
             obs, info = env.reset()
             trace += [obs, info]
     return trace
+
+
+def count_info_flag(env, steps: int, flag: str, seed: int = 0, action=None) -> int:
+    """Step ``env`` (random actions unless ``action`` is given) and count steps whose ``info["stori"][flag]`` is set."""
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    hits = 0
+    for _ in range(steps):
+        a = env.action_space.sample() if action is None else action
+        _, _, terminated, truncated, info = env.step(a)
+        hits += bool(info["stori"][flag])
+        if terminated or truncated:
+            env.reset()
+    return hits

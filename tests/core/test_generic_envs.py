@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from helpers import assert_rate, fingerprint, rollout
+from helpers import assert_rate, count_info_flag, fingerprint, rollout
 from profiles import action, drift, event, every_type, observation
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -96,15 +96,7 @@ def test_reward_cancel_rate():
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "InvertedPendulum-v5"])
 def test_state_perturbation_rate_and_effect(env_id):
     env = stori_envs.make(env_id, event("state_perturbation", 0.2))
-    env.reset(seed=2)
-    fired = 0
-    n = 1500
-    for _ in range(n):
-        _, _, term, trunc, info = env.step(env.action_space.sample())
-        fired += info["stori"]["event"]
-        if term or trunc:
-            env.reset()
-    assert_rate(fired, n, 0.2)
+    assert_rate(count_info_flag(env, 1500, "event", seed=2), 1500, 0.2)
     # At p=1 the state moves away from the unperturbed twin; at p=0 it matches it exactly.
     twins = {p: stori_envs.make(env_id, event("state_perturbation", p)) for p in (0.0, 1.0)}
     bare = gym.make(env_id)
@@ -264,15 +256,7 @@ def test_clear_errors(env_id, profile, message):
                                      observation("noise", 0.4, noise_std=0.1)], ids=["mask", "noise"])
 def test_per_step_observation_rates(profile):
     env = stori_envs.make("CartPole-v1", profile)
-    env.reset(seed=5)
-    altered = 0
-    n = 3000
-    for _ in range(n):
-        _, _, term, trunc, info = env.step(env.action_space.sample())
-        altered += info["stori"]["observation_altered"]
-        if term or trunc:
-            env.reset()
-    assert_rate(altered, n, 0.4)
+    assert_rate(count_info_flag(env, 3000, "observation_altered", seed=5), 3000, 0.4)
 
 
 def test_drift_with_event_secondary_cancels_only_in_concept_two():

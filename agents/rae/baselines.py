@@ -5,7 +5,8 @@ returned profile (at the ``gamma``/``tau`` passed, 0 by default, and always ``na
 baselines are compared on the same diagnostics.
 
 ===============  =========================================================================================
-``"rae"``        RAE fictitious play (:func:`~agents.rae.normal_form.rae_fictitious_play`)
+``"rae"``        RAE fictitious play (:func:`~agents.rae.normal_form.rae_fictitious_play`; its options, e.g.
+                 ``step=0.1, polish=True`` for general-sum games, are passed through)
 ``"nash"``       2 players: nashpy (``algorithm`` = ``"support_enumeration"``, ``"vertex_enumeration"``,
                  ``"lemke_howson"`` with ``initial_dropped_label``, ``"lemke_howson_enumeration"``) or, with
                  ``symmetric=True``, our symmetric support enumeration; the equilibrium is chosen by an
@@ -179,7 +180,7 @@ def pure_equilibria(game: _Game) -> list[list[np.ndarray]]:
             deviations[i] = slice(None)  # every action of player i, the others fixed
             stable &= bool(game.payoffs[i][joint] >= game.payoffs[i][tuple(deviations)].max())
         if stable:
-            out.append([np.eye(k)[a] for k, a in zip(game.shape, joint)])
+            out.append([np.eye(k)[a] for k, a in zip(game.shape, joint, strict=True)])
     return out
 
 

@@ -14,13 +14,20 @@ Algorithms (RAE = "RAE (mean-variance formulation of stori_envs)"):
   lexicographically; the first valid support *is* the tie-break of the specification (U is concave, so
   every KKT point is a maximiser). ``gamma = 0``: the optimal face is ``argmax mu`` and the minimum-variance
   point of that face is found by the same enumeration.
-* ``tau = 0``, ``n > 8``: warm-started active set (the support of ``warm_start`` is tried first), else
-  accelerated projected gradient (FISTA, constant step 1/L with L the largest eigenvalue of 2 gamma Sigma,
-  monotone restarts) and a KKT polish on the identified support.
+* ``tau = 0``, ``n > 8``: active set on the KKT system, started from the support of ``warm_start`` (the
+  previous response in fictitious play), else grown from the best vertex; a support whose KKT system is
+  inconsistent (Sigma singular on its face) is never accepted, the index the objective's flat ascent
+  direction leaves by is dropped instead. Only if the active set cycles: accelerated projected gradient
+  (FISTA, constant step 1/L with L the largest eigenvalue of 2 gamma Sigma, monotone restarts) and a KKT
+  polish on the identified support. ``Sigma`` may be a :class:`FactorCovariance`, which never forms the
+  n x n matrix (the solver only needs its block on the support and products with it).
 * ``tau > 0``: the maximiser is interior and unique; damped Newton on the simplex with monotone
   backtracking on U. The specification suggests a damped fixed point; Newton is used instead because the
   fixed-point map x -> softmax((mu - 2 gamma Sigma x)/tau) needs tiny damping when gamma|Sigma|/tau is large
   (4500 in the closed-form case), while Newton converges quadratically there too.
+
+:func:`penalty_upper_bound` turns any point into a certified upper bound on max U (concavity); the gaps
+in :mod:`agents.rae.normal_form` use it, so an inexact best response can only inflate a reported gap.
 """
 
 from __future__ import annotations
@@ -88,6 +95,11 @@ class FactorCovariance:
         out *= 0.5 * self.c
         return out
 
+    def cross(self, i: int, idx) -> np.ndarray:
+        """Row i restricted to the columns ``idx`` (O(k K))."""
+        ms = self.m[idx]
+        return self.c * (ms @ (self.m[i] * self.y) - self.mu[i] * self.mu[idx])
+
     def diagonal(self) -> np.ndarray:
         if self._diag is None:
             m2 = self.m * self.m if self.m2 is None else self.m2
@@ -104,6 +116,11 @@ class FactorCovariance:
 
 def _block(q, idx: np.ndarray) -> np.ndarray:
     return q.block(idx) if isinstance(q, FactorCovariance) else q[np.ix_(idx, idx)]
+
+
+def _cross(q, i: int, idx) -> np.ndarray:
+    """Row i of Q restricted to the columns ``idx``."""
+    return q.cross(i, idx) if isinstance(q, FactorCovariance) else q[i, idx]
 
 
 def _dense(q) -> np.ndarray:
@@ -274,16 +291,17 @@ def _unique_on_support(mu: np.ndarray, q: np.ndarray, candidates: np.ndarray, gu
     return x
 
 
-def _kkt_on(mu: np.ndarray, q: np.ndarray, support: np.ndarray, tol: float, scale: float
+def _kkt_on(mu: np.ndarray, q, support: np.ndarray, tol: float, scale: float, block: np.ndarray | None = None
             ) -> tuple[np.ndarray | None, int, int]:
     """Solve the KKT system on ``support``; return (x, most negative index, most violating outside index).
 
-    (None, -1, -1) means the system has no solution on this support (Q singular on the face and mu not
-    in its range): a least-squares point there is *not* a maximiser, so the caller must not accept it.
+    ``block`` is Q on the support, if already known. A least-squares point of an inconsistent system (Q
+    singular on the face, mu not in its range) is not a maximiser and is never returned; an index to drop
+    is proposed instead, or (None, -1, -1).
     """
     n, k = mu.shape[0], support.shape[0]
     a = np.empty((k + 1, k + 1))
-    a[:k, :k] = _block(q, support)
+    a[:k, :k] = _block(q, support) if block is None else block
     a[:k, k] = 1.0
     a[k, :k] = 1.0
     a[k, k] = 0.0
@@ -297,11 +315,18 @@ def _kkt_on(mu: np.ndarray, q: np.ndarray, support: np.ndarray, tol: float, scal
         ok = False
     if not ok or np.abs(a @ sol - b).max() > 1e-9 * scale:
         sol = np.linalg.lstsq(a, b, rcond=None)[0]
-        if np.abs(a @ sol - b).max() > 1e-9 * scale:
-            return None, -1, -1
     xs, lam = sol[:k], sol[k]
-    if xs.min() < -1e-12:
+    if xs.min() < -1e-12:  # the support is too large (also the usual sign of a near-singular face)
         return None, int(support[np.argmin(xs)]), -1
+    if np.abs(a @ sol - b).max() > 1e-9 * scale:
+        # Inconsistent: Q is flat along some d (sum d = 0, Qd = 0) on which mu.d != 0, so U rises along d
+        # without bound on this face and the maximiser lies on a smaller face; drop an index d leaves by.
+        d = np.linalg.svd(a)[2][-1, :k]
+        if mu[support] @ d < 0:
+            d = -d
+        if d.min() < 0:
+            return None, int(support[np.argmin(d)]), -1
+        return None, -1, -1
     x = np.zeros(n)
     x[support] = np.maximum(xs, 0.0)
     x /= x.sum()
@@ -313,25 +338,47 @@ def _kkt_on(mu: np.ndarray, q: np.ndarray, support: np.ndarray, tol: float, scal
     return x, -1, -1
 
 
-def _active_set(mu: np.ndarray, q: np.ndarray, support: np.ndarray, tol: float, max_changes: int,
+def _active_set(mu: np.ndarray, q, support: np.ndarray, tol: float, max_changes: int,
                 scale: float) -> np.ndarray | None:
-    """Correct a guessed support one index at a time until the KKT conditions hold (None if they never do)."""
-    sup = list(np.sort(support))
+    """Correct a guessed support one index at a time until the KKT conditions hold (None if they never do).
+
+    Q's block on the support is updated by one row and column per change instead of being recomputed
+    (O(kK) instead of O(k^2 K) for a :class:`FactorCovariance`); the support is kept in insertion order,
+    which the KKT solution does not depend on.
+    """
+    sup = [int(i) for i in np.sort(support)]
+    if not sup:
+        return None
+    block = _block(q, np.asarray(sup, dtype=np.intp))
     seen = set()
     for _ in range(max_changes):
-        key = tuple(sup)
+        key = frozenset(sup)
         if key in seen or not sup:
             return None
         seen.add(key)
-        x, drop, add = _kkt_on(mu, q, np.asarray(sup, dtype=np.intp), tol, scale)
+        idx = np.asarray(sup, dtype=np.intp)
+        x, drop, add = _kkt_on(mu, q, idx, tol, scale, block)
         if x is not None:
             return x
-        if drop >= 0:
-            sup.remove(drop)
+        k = len(sup)
+        if drop >= 0:  # swap the last index into the dropped one's place
+            pos = sup.index(drop)
+            sup[pos] = sup[-1]
+            sup.pop()
+            block[pos, :] = block[k - 1, :]
+            block[:, pos] = block[:, k - 1]
+            block = block[:k - 1, :k - 1].copy()
         elif add >= 0:
-            sup = sorted(sup + [add])
+            grown = np.empty((k + 1, k + 1))
+            grown[:k, :k] = block
+            row = _cross(q, add, idx)
+            grown[k, :k] = row
+            grown[:k, k] = row
+            grown[k, k] = _cross(q, add, np.array([add]))[0]
+            block = grown
+            sup.append(add)
         else:
-            return None  # no KKT point on this support: leave it to projected gradient
+            return None  # no move proposed: leave it to projected gradient
     return None
 
 
@@ -361,7 +408,7 @@ def _fista(mu: np.ndarray, q: np.ndarray, x0: np.ndarray, max_iter: int = 10_000
     return x
 
 
-def _solve_quadratic(mu: np.ndarray, q: np.ndarray, candidates: np.ndarray, warm_start: np.ndarray | None) -> np.ndarray:
+def _solve_quadratic(mu: np.ndarray, q, candidates: np.ndarray, warm_start: np.ndarray | None) -> np.ndarray:
     """Maximise mu.x - x'Qx/2 over the simplex restricted to ``candidates`` (exact for few candidates)."""
     n = mu.shape[0]
     m = candidates.shape[0]
@@ -394,6 +441,9 @@ def _solve_quadratic(mu: np.ndarray, q: np.ndarray, candidates: np.ndarray, warm
     x_c = None
     if w is not None and w.sum() > 0:
         x_c = _active_set(mu_c, q_c, np.nonzero(w > 0)[0], tol, 2 * m + 2, scale)
+    if x_c is None:  # cold start: grow the support from the best vertex (supports are usually small)
+        diag = q_c.diagonal() if isinstance(q_c, FactorCovariance) else np.diagonal(q_c)
+        x_c = _active_set(mu_c, q_c, np.array([int(np.argmax(mu_c - 0.5 * diag))]), tol, 2 * m + 2, scale)
     if x_c is None:
         start = w / w.sum() if w is not None and w.sum() > 0 else np.full(m, 1.0 / m)
         z = _fista(mu_c, q_c, start)

@@ -14,6 +14,12 @@ consistent with the abstracts of Slumbers et al. (ICML 2023); it does not reprod
 Payoffs are a list of N tensors of shape ``(n_0, ..., n_{N-1})`` (player i's payoff for each joint
 action); two-player games may be given as ``(A, B)``.
 
+Solvers: :func:`rae_fictitious_play` with the default running average (``step="harmonic"``, the
+specification's RAE-FP; converges on zero-sum and potential games) or, for general-sum two-player games
+where the running average cycles, ``step=0.1, polish=True`` (damped dynamics plus a Newton polish of the
+supports they visit, :mod:`agents.rae.polish`). Every gap is measured at the returned profile with a
+concavity certificate (never under-estimated).
+
 Example:
     >>> import numpy as np
     >>> from agents.rae import rae_fictitious_play
@@ -43,6 +49,7 @@ from agents.rae.best_response import (
     penalty_utility,
     total_variance_best_response,
 )
+from agents.rae.polish import polish_two_player
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +128,7 @@ def as_strategy(name: str, value, n: int) -> np.ndarray:
 def as_profile(profile, shape: tuple[int, ...]) -> list[np.ndarray]:
     if not isinstance(profile, (list, tuple)) or len(profile) != len(shape):
         raise ValueError(f"profile: got {profile!r}; allowed: {len(shape)} mixed strategies, one per player")
-    return [as_strategy(f"profile[{i}]", p, n) for i, (p, n) in enumerate(zip(profile, shape))]
+    return [as_strategy(f"profile[{i}]", p, n) for i, (p, n) in enumerate(zip(profile, shape, strict=True))]
 
 
 # ------------------------------------------------------------------------------------------------- moments
@@ -165,7 +172,7 @@ def payoff_moments(payoff: np.ndarray, opponent_strategies: Sequence, variance: 
     payoff = np.asarray(payoff, dtype=float)
     others = [s for j, s in enumerate(_axis_sizes(payoff)) if j != player]
     strategies = [as_strategy(f"opponent_strategies[{j}]", s, n)
-                  for j, (s, n) in enumerate(zip(_as_list(opponent_strategies, len(others)), others))]
+                  for j, (s, n) in enumerate(zip(_as_list(opponent_strategies, len(others)), others, strict=True))]
     mu, sigma, second = _moments_flat(flatten_player(payoff, player), product_distribution(strategies))
     return (mu, sigma) if variance == "opponent" else (mu, np.diag(second))
 
@@ -281,7 +288,7 @@ def risk_averse_best_response(payoff: np.ndarray, opponent_strategies: Sequence,
     _check_mode(variance, mode, np.array([t]), eps, [shape[player]])
     others = [n for j, n in enumerate(shape) if j != player]
     strategies = [as_strategy(f"opponent_strategies[{j}]", s, n)
-                  for j, (s, n) in enumerate(zip(_as_list(opponent_strategies, len(others)), others))]
+                  for j, (s, n) in enumerate(zip(_as_list(opponent_strategies, len(others)), others, strict=True))]
     return _best_response(flatten_player(payoff, player), product_distribution(strategies), g, t, variance, mode,
                           float(eps))
 
@@ -367,8 +374,11 @@ class RAEResult:
     """Outcome of an equilibrium computation, always with its measured gap.
 
     ``converged`` is ``rae_conv <= tol`` for the gap measured at ``profile`` (never assumed);
-    ``history`` lists ``(t, rae_conv)`` at every check; ``stats`` is (E, V_opp, V_total) per player;
-    ``nash_conv`` is the gap sum at gamma = tau = 0, for comparison with Nash solvers.
+    ``history`` lists ``(t, rae_conv)`` of the beliefs at every check; ``stats`` is (E, V_opp, V_total)
+    per player; ``nash_conv`` is the gap sum at gamma = tau = 0, for comparison with Nash solvers.
+    ``method`` names what produced ``profile``: ``"rae_fp"`` (running-average beliefs),
+    ``"rae_fp_step<alpha>"`` (constant-step beliefs), a ``"+polish"`` suffix when the profile is a Newton
+    polish rather than the beliefs (``note`` says where), or a baseline's name.
     """
 
     profile: list[np.ndarray]
@@ -392,12 +402,17 @@ class RAEResult:
 
 
 def make_result(payoffs, profile, gamma=0.0, tau=0.0, *, tol: float = 1e-3, iterations: int = 0,
-                history: list | None = None, method: str, note: str = "", variance: str = "opponent") -> RAEResult:
-    """Measure gaps and statistics of any profile (used by every solver so that diagnostics agree)."""
+                history: list | None = None, method: str, note: str = "", variance: str = "opponent",
+                warm: Sequence[np.ndarray] | None = None) -> RAEResult:
+    """Measure gaps and statistics of any profile (used by every solver so that diagnostics agree).
+
+    ``warm`` (e.g. the last best responses of fictitious play) only speeds up the best responses of
+    games with more than 8 actions.
+    """
     game = payoffs if isinstance(payoffs, _Game) else _Game(payoffs)
     profile = as_profile(list(profile), game.shape)
     g, t = _per_player("gamma", gamma, game.n), _per_player("tau", tau, game.n)
-    gaps, _ = _gaps(game, profile, g, t, variance)
+    gaps, _ = _gaps(game, profile, g, t, variance, warm)
     zero = np.zeros(game.n)
     nash = float(_gaps(game, profile, zero, zero, "opponent")[0].sum())
     conv = float(gaps.sum())
@@ -406,15 +421,32 @@ def make_result(payoffs, profile, gamma=0.0, tau=0.0, *, tol: float = 1e-3, iter
                      nash_conv=nash, gamma=g, tau=t, method=method, note=note)
 
 
-def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, prior_weight: float = 1.0,
-                        tol: float = 1e-3, check_every: int = 10, variance: str = "opponent") -> RAEResult:
-    """RAE fictitious play: beliefs move towards the simultaneous risk-averse best responses at rate 1/(t+w0).
+STEPS = ("harmonic",)
 
-    Every ``check_every`` steps RAEConv of the averaged profile is measured (and recorded in
-    ``history``); the run stops early when it is <= ``tol`` (``tol=0`` disables early stopping). The
-    returned gap is always measured at the returned profile. General-sum games can cycle: then
-    ``converged`` is False and ``gap_per_player`` says how far each player is from a best response.
-    With ``tau > 0`` this is stochastic (smooth) fictitious play.
+#: Belief weight above which an action joins a polish candidate's support (the second candidate per check).
+POLISH_BELIEF_THRESHOLD = 0.02
+
+
+def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, prior_weight: float = 1.0,
+                        tol: float = 1e-3, check_every: int = 10, variance: str = "opponent",
+                        step: str | float = "harmonic", polish: bool = False) -> RAEResult:
+    """RAE fictitious play: beliefs move towards the simultaneous risk-averse best responses.
+
+    ``step="harmonic"`` (the default, the specification's RAE-FP) moves the beliefs at rate 1/(t+w0),
+    i.e. they are the running average of the responses. ``step=alpha`` (a float in (0, 1]) moves them by
+    a constant fraction alpha ("damped" best-response dynamics, an exponentially weighted average): on
+    general-sum games, where the running average cycles, these dynamics keep moving and pass close to
+    equilibria instead of averaging over a cycle.
+
+    Every ``check_every`` steps RAEConv of the beliefs is measured (and recorded in ``history``); the
+    run stops early when it is <= ``tol`` (``tol=0`` disables early stopping). With ``polish=True``
+    (two players, tau = 0, ``variance="opponent"``, tol > 0) each check also tries Newton's method on
+    both players' KKT systems (:mod:`agents.rae.polish`) on the supports of the current best responses
+    and of the beliefs' weights above 2 %; a polished profile is returned, and the run stops, only if
+    its measured gap is <= ``tol``. The returned gap is always measured at the returned profile (the
+    method is then ``"...+polish"`` and ``note`` says where the polish succeeded). General-sum games can
+    cycle: then ``converged`` is False and ``gap_per_player`` says how far each player is from a best
+    response. With ``tau > 0`` this is stochastic (smooth) fictitious play.
     """
     game = _Game(payoffs)
     n = game.n
@@ -428,37 +460,84 @@ def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, p
         raise ValueError(f"prior_weight: got {prior_weight!r}; allowed: a finite number > 0")
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol: got {tol!r}; allowed: a finite number >= 0")
+    alpha = _step_size(step)
+    if not isinstance(polish, bool):
+        raise ValueError(f"polish: got {polish!r}; allowed: True or False")
+    if polish and (n != 2 or np.any(t > 0) or variance != "opponent" or tol == 0):
+        raise ValueError(f"polish: got True with {n} players, tau={t.tolist()!r}, variance={variance!r}, "
+                         f"tol={tol!r}; allowed: two players, tau=0, variance='opponent' and tol > 0 (a polished "
+                         "profile is returned only when its measured gap is <= tol)")
     if init is None:
         beliefs = [np.full(k, 1.0 / k) for k in game.shape]
     else:
         beliefs = as_profile(list(init), game.shape)
         beliefs = [b.copy() for b in beliefs]
 
+    method = "rae_fp" if alpha is None else f"rae_fp_step{alpha:g}"
     history: list[tuple[int, float]] = []
     cached: list[np.ndarray] | None = None  # responses to the current beliefs, if already computed
     last: list[np.ndarray] = [b.copy() for b in beliefs]
-    measured_at = -1
-    step = 0
-    for step in range(1, iters + 1):
+    tried: set = set()  # support pairs already polished
+    polished: list[np.ndarray] | None = None
+    note = ""
+    it = 0
+    for it in range(1, iters + 1):
         if cached is None:
             cached = [game.best_response(i, game.y(beliefs, i), g[i], t[i], variance, last[i]) for i in range(n)]
         responses, cached = cached, None
         last = responses
         for i in range(n):
-            beliefs[i] = beliefs[i] + (responses[i] - beliefs[i]) / (step + prior_weight)
-        if step % check_every == 0:
+            if alpha is None:
+                beliefs[i] = beliefs[i] + (responses[i] - beliefs[i]) / (it + prior_weight)
+            else:
+                beliefs[i] = beliefs[i] + alpha * (responses[i] - beliefs[i])
+        if it % check_every == 0:
             gaps, brs = _gaps(game, beliefs, g, t, variance, last)
             cached = brs  # the next step's responses are these best responses
             conv = float(gaps.sum())
-            history.append((step, conv))
-            measured_at = step
+            history.append((it, conv))
             if tol > 0 and conv <= tol:
                 break
-    result = make_result(game, beliefs, g, t, tol=tol, iterations=step, history=history, method="rae_fp",
-                         variance=variance)
-    if measured_at != step and history:
-        logger.debug("final gap measured after the last check (t=%d)", step)
-    return result
+            if polish:
+                polished, note = _try_polish(game, g, beliefs, brs, tol, tried, it)
+                if polished is not None:
+                    break
+    if polished is not None:
+        return make_result(game, polished, g, t, tol=tol, iterations=it, history=history, method=method + "+polish",
+                           note=note, variance=variance)
+    return make_result(game, beliefs, g, t, tol=tol, iterations=it, history=history, method=method,
+                       variance=variance, warm=last)
+
+
+def _step_size(step) -> float | None:
+    """None for the harmonic (running-average) schedule, else the constant step alpha in (0, 1]."""
+    if isinstance(step, str):
+        if step in STEPS:
+            return None
+    elif not isinstance(step, bool) and isinstance(step, (int, float, np.floating)) and 0 < step <= 1:
+        return float(step)
+    raise ValueError(f"step: got {step!r}; allowed: 'harmonic' (rate 1/(t + prior_weight)) or a constant step in "
+                     "(0, 1]")
+
+
+def _try_polish(game: _Game, gamma: np.ndarray, beliefs: list[np.ndarray], brs: list[np.ndarray], tol: float,
+                tried: set, it: int) -> tuple[list[np.ndarray] | None, str]:
+    """Polish the support pairs suggested at this check; return the first profile whose measured gap <= tol."""
+    masked = [np.where(b > POLISH_BELIEF_THRESHOLD, b, 0.0) for b in beliefs]
+    for source, (x0, y0) in (("best responses", brs), ("beliefs", masked)):
+        s1, s2 = np.flatnonzero(x0 > 0), np.flatnonzero(y0 > 0)
+        key = (s1.tobytes(), s2.tobytes())
+        if s1.size != s2.size or key in tried:
+            continue
+        tried.add(key)
+        profile = polish_two_player(game.payoffs[0], game.payoffs[1], (gamma[0], gamma[1]), x0, y0, s1, s2)
+        if profile is None:
+            continue
+        gap = float(_gaps(game, profile, gamma, np.zeros(2), "opponent")[0].sum())
+        if gap <= tol:
+            return profile, (f"polished at t={it} on supports of sizes ({s1.size}, {s2.size}) from the {source}; "
+                             f"the beliefs' own RAEConv there was above tol")
+    return None, ""
 
 
 def harsanyi_selten_risk_dominant(a: np.ndarray, b: np.ndarray) -> tuple[int, int] | None:

@@ -84,4 +84,4 @@ def register() -> None:
                      description=f"{game} under any profile: gym.make('{NAMESPACE}/{game}-v0', profile=...)")
         for name, (profile, description) in presets.items():
             register_env(preset_id(game, name), entry, family="atari", kwargs={"game": game},
-                         profile=preset_profile(game, name), description=f"{game} {description}")
+                         profile=dict(profile), description=f"{game} {description}")

@@ -8,7 +8,6 @@ construction and a bad value raises ``ValueError(f"{field}: got {value!r}; allow
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -18,6 +17,7 @@ from stori_envs.taxonomy.profile import TEMPORAL_MODES
 from stori_envs.taxonomy.validation import (
     ConfigSection,
     check_choice,
+    check_number,
     check_positive_int,
     check_probability,
     field_error,
@@ -49,16 +49,6 @@ FLUID_MAX_ML_PER_4H = 2000.0
 VASO_MAX = 1.0  # µg/kg/min norepinephrine-equivalent
 #: A dose below this fraction of its maximum counts as "none" (SOFA, discharge, discrete level 0).
 DOSE_EPS_FRACTION = 0.01
-
-
-def _number(path: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False) -> float:
-    """A finite number in [lo, hi] (or (lo, hi] with ``lo_open``); the profile validators cover only [0, 1] and >= 0."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
-    if not ok:
-        low = f"> {lo}" if lo_open else f">= {lo}"
-        raise field_error(path, value, f"a finite number {low}" + (f" and <= {hi}" if math.isfinite(hi) else ""))
-    return float(value)
 
 
 class _Block(ConfigSection):
@@ -107,7 +97,7 @@ class AdverseEvents(_Block):
     def __post_init__(self) -> None:
         for name in EVENT_NAMES:
             self._set(name, check_probability(f"{self._path}.{name}", getattr(self, name)))
-        self._set("event_scale", _number(f"{self._path}.event_scale", self.event_scale, 0.0))
+        self._set("event_scale", check_number(f"{self._path}.event_scale", self.event_scale, 0.0))
 
     def hazards(self, dt_hours: float) -> tuple[float, ...]:
         """Per-step probabilities in :data:`EVENT_NAMES` order: h_dt = 1 - (1 - min(1, scale*h))^(dt/4)."""
@@ -284,9 +274,9 @@ class MedSepsisParams(_Block):
             if isinstance(f.default, tuple):
                 if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or len(value) != len(f.default):
                     raise field_error(f"{p}.{f.name}", value, f"{len(f.default)} finite numbers")
-                self._set(f.name, tuple(_number(f"{p}.{f.name}", v) for v in value))
+                self._set(f.name, tuple(check_number(f"{p}.{f.name}", v) for v in value))
             else:
-                self._set(f.name, _number(f"{p}.{f.name}", value))
+                self._set(f.name, check_number(f"{p}.{f.name}", value))
         for name in ("p_heart_failure", "p_ckd", "rho", "frail_p_comorbid"):
             check_probability(f"{p}.{name}", getattr(self, name))
 
@@ -332,15 +322,15 @@ class MedSepsisConfig(_Block):
                         "a dict mapping " + ", ".join(COST_NAMES) + " to weights >= 0")
         for name, w in self.cost_weights.items():
             check_choice("cost_weights", name, COST_NAMES)
-            _number(f"cost_weights.{name}", w, 0.0)
+            check_number(f"cost_weights.{name}", w, 0.0)
         self._set("cost_weights", {n: float(self.cost_weights.get(n, 1.0)) for n in COST_NAMES})
-        self._set("noise_scale", _number("noise_scale", self.noise_scale, 0.0))
-        self._set("process_noise", _number("process_noise", self.process_noise, 0.0))
-        self._set("death_penalty", _number("death_penalty", self.death_penalty, 0.0))
+        self._set("noise_scale", check_number("noise_scale", self.noise_scale, 0.0))
+        self._set("process_noise", check_number("process_noise", self.process_noise, 0.0))
+        self._set("death_penalty", check_number("death_penalty", self.death_penalty, 0.0))
         if not isinstance(self.expose_latent, bool):
             raise field_error("expose_latent", self.expose_latent, "True or False")
         if self.cost_limit is not None:
-            self._set("cost_limit", _number("cost_limit", self.cost_limit, 0.0))
+            self._set("cost_limit", check_number("cost_limit", self.cost_limit, 0.0))
         self._set("seed_policy", check_choice("seed_policy", self.seed_policy, SEED_POLICIES))
         self._set("dosing_error", DosingError.parse(self.dosing_error))
         self._set("adverse_events", AdverseEvents.parse(self.adverse_events))

@@ -35,9 +35,8 @@ from stori_envs.medical.config import (
     OBS_NAMES,
     VASO_MAX,
     _Block,
-    _number,
 )
-from stori_envs.taxonomy.validation import check_choice, check_positive_int, check_probability
+from stori_envs.taxonomy.validation import check_choice, check_number, check_positive_int, check_probability
 from stori_envs.taxonomy.seeding import make_stream
 
 TIERS = ("expert", "clinician", "random", "mixed", "unsafe")
@@ -92,11 +91,11 @@ class ClinicianConfig(_Block):
             raise ValueError(f"{p}.lactate_guided: got {self.lactate_guided!r}; allowed: True or False")
         for name in ("dose_noise", "map_band", "initial_ml_per_kg", "bolus_ml", "maintenance_ml_per_kg_h",
                      "vaso_after_ml", "titration", "spo2_gate"):
-            self._set(name, _number(f"{p}.{name}", getattr(self, name), 0.0))
-        self._set("fluid_bias", _number(f"{p}.fluid_bias", self.fluid_bias, 0.0, lo_open=True))
-        self._set("map_target", _number(f"{p}.map_target", self.map_target, 0.0, 200.0))
-        self._set("vaso_cap", _number(f"{p}.vaso_cap", self.vaso_cap, 0.0, VASO_MAX))
-        self._set("vaso_start", _number(f"{p}.vaso_start", self.vaso_start, 0.0, VASO_MAX))
+            self._set(name, check_number(f"{p}.{name}", getattr(self, name), 0.0))
+        self._set("fluid_bias", check_number(f"{p}.fluid_bias", self.fluid_bias, 0.0, lo_open=True))
+        self._set("map_target", check_number(f"{p}.map_target", self.map_target, 0.0, 200.0))
+        self._set("vaso_cap", check_number(f"{p}.vaso_cap", self.vaso_cap, 0.0, VASO_MAX))
+        self._set("vaso_start", check_number(f"{p}.vaso_start", self.vaso_start, 0.0, VASO_MAX))
         cap = self.balance_cap
         if not (isinstance(cap, (int, float)) and not isinstance(cap, bool) and cap == cap):
             raise ValueError(f"{p}.balance_cap: got {cap!r}; allowed: a number of litres or inf (no cap)")

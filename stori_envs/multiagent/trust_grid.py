@@ -18,23 +18,17 @@ neighbouring cell with this probability, stream ``"stag"``: environment noise), 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from gymnasium import spaces
 
 from stori_envs.multiagent.base import RiskParallelEnv
+from stori_envs.taxonomy.validation import check_number
 
 SIZE = 5
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])  # stay, up, down, left, right
 STAG_REWARD, HARE_REWARD = 4.0, 3.0
 DEFAULT_LAYOUT = {"agents": ((0, 0), (4, 4)), "stag": (2, 2), "hares": ((0, 2), (4, 2))}
-
-
-def _number(name: str, value, low: float, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
-        raise ValueError(f"{name}: got {value!r}; allowed: a number in [{low}, {high}]")
-    return float(value)
 
 
 class TrustDilemmaGrid(RiskParallelEnv):
@@ -51,8 +45,8 @@ class TrustDilemmaGrid(RiskParallelEnv):
             raise ValueError(f"random_layout: got {random_layout!r}; allowed: True or False")
         self.horizon = horizon
         self.random_layout = random_layout
-        self.stag_move_prob = _number("stag_move_prob", stag_move_prob, 0.0, 1.0)
-        self.step_cost = _number("step_cost", step_cost, 0.0)
+        self.stag_move_prob = check_number("stag_move_prob", stag_move_prob, 0.0, 1.0)
+        self.step_cost = check_number("step_cost", step_cost, 0.0)
         obs = spaces.Box(0.0, 1.0, (14,), np.float32)
         super().__init__(2, obs, [spaces.Discrete(5), spaces.Discrete(5)], render_mode)
 

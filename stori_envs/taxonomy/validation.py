@@ -71,10 +71,18 @@ def check_positive_int(path: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_non_negative(path: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0) or not math.isfinite(value):
-        raise field_error(path, value, "a finite number >= 0")
+def check_number(path: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False) -> float:
+    """A finite number in [lo, hi] (or (lo, hi] with ``lo_open``), returned as float."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
+    if not ok:
+        low = f"> {lo}" if lo_open else f">= {lo}"
+        raise field_error(path, value, f"a finite number {low}" + (f" and <= {hi}" if math.isfinite(hi) else ""))
     return float(value)
+
+
+def check_non_negative(path: str, value: Any) -> float:
+    return check_number(path, value, 0)
 
 
 def check_choice(path: str, value: Any, allowed: tuple[str, ...]) -> str:

@@ -65,13 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Modules that add subcommand groups, and the ``add_*(subparsers)`` functions each provides. They are
+#: imported only to build the parser; a module missing from this installation drops its commands.
+SUBCOMMAND_PROVIDERS = (
+    ("stori_envs.atari.cli", ("add_gallery_parser", "add_record_parser")),
+    ("stori_envs.datasets.cli", ("add_parser",)),  # stori-envs datasets ...
+    ("agents.cli", ("add_parser",)),  # stori-envs agents ...
+    ("benchmarks.cli", ("add_parser",)),  # stori-envs bench ...
+)
+
+
 def _family_subcommands():
-    """Subcommand builders that families provide (``add_*_parser(subparsers)`` functions)."""
-    try:
-        from stori_envs.atari import media
-    except ImportError:
-        return []
-    return [getattr(media, n) for n in ("add_gallery_parser", "add_record_parser") if hasattr(media, n)]
+    """Subcommand builders that families and the other packages provide."""
+    import importlib
+
+    adders = []
+    for module_name, functions in SUBCOMMAND_PROVIDERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that part of the suite is not installed here
+            raise
+        adders += [getattr(module, n) for n in functions if hasattr(module, n)]
+    return adders
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,6 +88,8 @@ class Agent(ABC):
 
     #: Registered name (set by :func:`register_agent`); written to ``agent.json``.
     name: ClassVar[str] = ""
+    #: The agent's frozen config dataclass (``load`` rebuilds it from ``agent.json``).
+    config_class: ClassVar[type[AgentConfig]] = AgentConfig
     config: AgentConfig
 
     @abstractmethod
@@ -118,8 +120,7 @@ class Agent(ABC):
     def load(cls, path: str | os.PathLike, *, device: str | None = None) -> Agent:
         """Rebuild the agent saved at ``path`` (subclasses that hold weights override this)."""
         header = read_agent_header(path)
-        config_cls = _config_class(cls)
-        return cls(config_cls.from_dict(header["config"])) if config_cls else cls()  # type: ignore[call-arg]
+        return cls(cls.config_class.from_dict(header["config"]))  # type: ignore[call-arg]
 
 
 class OfflineAgent(Agent):
@@ -153,11 +154,17 @@ def register_agent(name: str) -> Callable[[A], A]:
 
 
 def registered_agents() -> dict[str, type[Agent]]:
-    """Every registered agent class by name (importing :mod:`agents` registers the suite's own)."""
+    """Every registered agent class by name, the suite's own included."""
+    from agents import import_agents
+
+    import_agents()
     return dict(_REGISTRY)
 
 
 def agent_class(name: str) -> type[Agent]:
+    """The agent class registered as ``name`` (the suite's agents are imported first)."""
+    if name not in _REGISTRY:
+        registered_agents()
     if name not in _REGISTRY:
         raise ValueError(f"agent: got {name!r}; allowed: {sorted(_REGISTRY)}")
     return _REGISTRY[name]
@@ -182,8 +189,6 @@ def read_agent_header(path: str | os.PathLike) -> dict[str, Any]:
 
 def load_agent(path: str | os.PathLike, *, device: str | None = None) -> Agent:
     """Load any saved agent: ``agent.json`` names the registered class, whose ``load`` rebuilds it."""
-    import agents  # noqa: F401  (registers the suite's agents)
-
     header = read_agent_header(path)
     return agent_class(header["agent"]).load(path, device=device)
 
@@ -200,11 +205,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _config_class(cls: type) -> type[AgentConfig] | None:
-    hint = getattr(cls, "config_class", None)
-    return hint if isinstance(hint, type) and issubclass(hint, AgentConfig) else None
 
 
 def as_batch(obs: Any, observation_shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:

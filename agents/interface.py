@@ -99,6 +99,22 @@ class Agent(ABC):
     def seed(self, seed: int | None) -> None:
         """Re-seed the agent's own random stream (a no-op for deterministic agents)."""
 
+    def bind(self, observation_space: Any, action_space: Any) -> None:  # noqa: B027 - optional hook
+        """Called by the evaluation loop with the single environment's spaces before the first ``act``.
+
+        Agents that need the spaces to act (a random policy samples the action space) keep them; the
+        default ignores them.
+        """
+
+    def on_episode_start(self, rows: np.ndarray, seeds: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Called by the evaluation loop when the episodes of batch ``rows`` begin, reset with ``seeds``.
+
+        A batch row is one vector-environment slot for the whole evaluation, so agents with per-episode
+        state (a clinician's memory, a recurrent state) reset that row here, and stochastic agents may
+        seed a per-row stream from ``(their seed, episode seed)`` so that an episode's outcome does not
+        depend on how episodes were batched. The default does nothing.
+        """
+
     def config_dict(self) -> dict[str, Any]:
         config = getattr(self, "config", None)
         return config.to_dict() if isinstance(config, AgentConfig) else {}

@@ -20,7 +20,7 @@ from benchmarks.throughput import report, stepping_case
 from stori_envs.medical.config import MedSepsisParams
 from stori_envs.medical.env import MedSepsisEnv
 from stori_envs.medical.physiology import N_LATENT, integrate, sample_patient
-from stori_envs.medical.registration import PRESETS
+from stori_envs.medical.registration import preset_ids
 
 GROUP = "stori/MedSepsis-v0"
 
@@ -40,9 +40,8 @@ def _integrator_case() -> Case:
 def cases() -> list[Case]:
     actions = np.random.default_rng(0).uniform(-1.0, 1.0, (4096, 2)).astype(np.float32)
     out = [stepping_case("bare", gym.make(GROUP), actions, GROUP)]
-    for name in PRESETS:
-        if name != "MedSepsis-v0":
-            out.append(stepping_case(name, gym.make(f"stori/{name}"), actions, GROUP))
+    for env_id in preset_ids():
+        out.append(stepping_case(env_id.split("/")[-1], gym.make(env_id), actions, GROUP))
     discrete = np.random.default_rng(0).integers(25, size=4096)
     out.append(stepping_case("MedSepsisDiscrete-v0", gym.make("stori/MedSepsisDiscrete-v0"), discrete, GROUP))
     out.append(stepping_case("MedSepsisEnv without gym.make wrappers", MedSepsisEnv(), actions, GROUP))

@@ -24,27 +24,27 @@ solves succeeded (RAE-FP: measured gap <= ``--tol``; nashpy: returned an exact e
 
 Every RAE result is re-measured with ``rae_gap`` and the script stops if a reported gap disagrees.
 
-BLAS is limited to one thread (set before numpy is imported): on these small matrices a multi-threaded
-BLAS is up to 15x slower on a loaded 2-core machine, for both nashpy and RAE-FP.
+The solvers bound BLAS to one thread themselves (``agents.rae.threads``), whatever the caller's
+environment; nashpy is run under the same one-thread limit here. ``--threads`` measures that choice side
+by side: ``rae_fp`` as shipped (one BLAS thread) against ``rae_fp`` with the limit lifted (the caller's
+default BLAS pool), on the same games, interleaved.
+
+    python benchmarks/rae_solver.py --threads --sizes 100 300 --games 1 --out benchmarks/rae/results/threads.md
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import signal
+import time
+import warnings
+from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
-import argparse  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from agents.rae import rae_fictitious_play, rae_gap  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from agents.rae import rae_fictitious_play, rae_gap, threads
+from benchmarks.common import (
     Case,
     command_line,
     emit,
@@ -73,6 +73,12 @@ def _alarm(signum, frame):
 
 RAE_SOLVERS = ("rae_fp", "rae_fp_polish", "rae_fp_step_polish", "fp")
 SOLVERS = RAE_SOLVERS + ("nashpy_lh", "nashpy_se")
+#: ``--threads``: the solver as shipped (BLAS bounded to one thread) and with the caller's default pool.
+THREAD_CASES = ("rae_fp, BLAS bounded (1 thread, shipped)", "rae_fp, caller's default BLAS pool")
+
+
+def default_blas_threads() -> int:
+    return max((lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"), default=1)
 
 
 def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case], dict[str, list[dict]]]:
@@ -81,23 +87,28 @@ def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case],
     options = {"rae_fp": (args.gamma, {}), "rae_fp_polish": (args.gamma, {"polish": True}),
                "rae_fp_step_polish": (args.gamma, {"step": args.step, "polish": True}), "fp": (0.0, {})}
 
-    def rae(name: str):
+    def rae(name: str, label: str | None = None, bounded: bool = True):
         gamma, kw = options[name]
 
         def run(count: int) -> None:
             for k in range(count):
                 payoffs = batch[k % len(batch)]
-                t0 = time.perf_counter()
-                res = rae_fictitious_play(payoffs, gamma, iters=args.iters, tol=args.tol, **kw)
-                seconds = time.perf_counter() - t0
+                threads.BLAS_THREADS = 1 if bounded else None
+                try:
+                    t0 = time.perf_counter()
+                    res = rae_fictitious_play(payoffs, gamma, iters=args.iters, tol=args.tol, **kw)
+                    seconds = time.perf_counter() - t0
+                finally:
+                    threads.BLAS_THREADS = 1
                 # Honesty check outside the timing: the reported gap is the gap of the returned profile.
                 measured = rae_gap(payoffs, res.profile, gamma)
                 if not np.allclose(measured, res.gap_per_player, atol=1e-12) or res.converged != (
                         res.rae_conv <= args.tol):
                     raise RuntimeError(f"{name}: reported gap {res.gap_per_player} != measured {measured}")
-                records.setdefault(name, []).append({"seconds": seconds, "gap": res.rae_conv, "ok": True,
-                                                     "converged": res.converged, "iterations": res.iterations})
-        return Case(name, run, unit="games")
+                records.setdefault(label or name, []).append({"seconds": seconds, "gap": res.rae_conv, "ok": True,
+                                                              "converged": res.converged,
+                                                              "iterations": res.iterations})
+        return Case(label or name, run, unit="games")
 
     def nash(algorithm: str):
         import nashpy
@@ -113,7 +124,7 @@ def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case],
                 signal.setitimer(signal.ITIMER_REAL, args.nash_timeout)
                 t0 = time.perf_counter()
                 try:
-                    with warnings.catch_warnings():
+                    with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
                         warnings.simplefilter("ignore")
                         eq = game.lemke_howson(initial_dropped_label=0) if algorithm == "lemke_howson" \
                             else next(iter(game.support_enumeration()))
@@ -134,6 +145,8 @@ def make_cases(batch: list[list[np.ndarray]], args, n: int) -> tuple[list[Case],
                                                      "converged": ok and gap < 1e-6, "iterations": 0})
         return Case(name, run, unit="games")
 
+    if args.threads:
+        return [rae("rae_fp", THREAD_CASES[0], True), rae("rae_fp", THREAD_CASES[1], False)], records
     cases = [rae(name) for name in RAE_SOLVERS if name in args.solvers]
     if "nashpy_lh" in args.solvers:
         cases.append(nash("lemke_howson"))
@@ -172,6 +185,8 @@ def main(argv=None) -> None:
     p.add_argument("--se-max", type=int, default=6)
     p.add_argument("--nash-timeout", type=float, default=10.0, help="seconds before a nashpy call is abandoned")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", action="store_true",
+                   help="compare the shipped one-thread BLAS bound with the caller's default BLAS pool (rae_fp)")
     p.add_argument("--out", default="benchmarks/rae/results/solver.md")
     args = p.parse_args(argv)
     console = Console(stderr=True)  # progress on stderr, the report on stdout
@@ -192,7 +207,8 @@ def main(argv=None) -> None:
                             "solved (gap <= tol / exact NE)"], rows)
     header = (f"Machine: {machine_description()}\n\nCommand: `{command_line()}`\n\nSettings: gamma={args.gamma}, "
               f"iters={args.iters}, tol={args.tol}, step={args.step}, games={args.games}, repeats={args.repeats}, "
-              f"seed={args.seed}; BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}\n\n"
+              f"seed={args.seed}; BLAS threads inside the solvers: 1 (agents.rae.threads); the caller's default "
+              f"pool: {default_blas_threads()} threads\n\n"
               f"Wall time: {time.perf_counter() - start:.0f} s\n\n")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

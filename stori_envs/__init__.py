@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 
-from stori_envs.families import Family, make, register_family
-from stori_envs.registration import registered_envs
 from stori_envs import profiles
+from stori_envs.families import Accepts, Family, Route, families, family_for, make, register_family
+from stori_envs.registration import registered_envs
 from stori_envs.taxonomy.build import apply_profile
 from stori_envs.taxonomy.profile import Profile
 
 __version__ = "0.1.0"
-__all__ = ["Family", "Profile", "apply_profile", "make", "profiles", "register_family", "registered_envs", "__version__"]
+__all__ = ["Accepts", "Family", "Profile", "Route", "apply_profile", "families", "family_for", "make", "profiles",
+           "register_family", "registered_envs", "__version__"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
-# Each family module registers its Gymnasium ids in ``register()``.
+# Each family module registers its Gymnasium ids and its Family in ``register()``.
 _FAMILY_MODULES = ("stori_envs.atari", "stori_envs.medical")
 
 

@@ -10,11 +10,15 @@ import json
 import sys
 
 import stori_envs
+from stori_envs.families import family_names
 from stori_envs.registration import registered_envs
 from stori_envs.taxonomy.profile import TYPE_NAMES, Profile
 
 
 def _list(args: argparse.Namespace) -> int:
+    known = sorted({e.family for e in registered_envs()} | set(family_names()))
+    if args.family is not None and args.family not in known:
+        raise ValueError(f"--family: got {args.family!r}; allowed: {', '.join(known)}")
     envs = registered_envs(args.family)
     if args.json:
         print(json.dumps([{"id": e.env_id, "family": e.family, "description": e.description} for e in envs], indent=2))
@@ -38,9 +42,7 @@ def _describe(args: argparse.Namespace) -> int:
             print(f"{source} takes any profile (pass profile=... to gym.make).")
             return 0
         profile = Profile.parse(known[source].profile)
-    elif source.lstrip().startswith("{"):
-        profile = Profile.from_json(source)
-    else:
+    else:  # a file, or JSON text (an object; a list or a directory is refused with a clear error)
         profile = Profile.parse(source)
     rows = profile.describe()
     width = max(len(k) for k, _, _ in rows)
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stori-envs {stori_envs.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list the suite's environment ids and presets")
-    p.add_argument("--family", help="only this family (generic, atari, medical)")
+    p.add_argument("--family", help="only this family (" + ", ".join(family_names()) + ")")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_list)
     p = sub.add_parser("describe", help="say what each knob of a profile does")

@@ -39,7 +39,7 @@ def event(mode: str | int, p: float, **overrides: Any) -> Profile:
 
 
 def observation(kind: str, p: float, mode: str | int | None = None, **settings: Any) -> Profile:
-    """Type 3.2: ``kind`` is crop, blackout, ram, mask, dropout or noise; ``settings`` are partial_observation fields."""
+    """Type 3.2: ``kind`` is crop, blackout, ram, mask, dropout or noise; ``settings``: partial_observation fields."""
     section = {"type": kind, "prob": p, **settings}
     if mode is not None:
         section["mode"] = mode

@@ -44,6 +44,7 @@ from agents.rae.normal_form import (
     make_result,
     rae_fictitious_play,
 )
+from agents.rae.threads import bounded_blas
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ SELECTIONS = ("first", "max_welfare", "min_variance", "risk_dominant", "payoff_d
 NASH_ALGORITHMS = ("support_enumeration", "vertex_enumeration", "lemke_howson", "lemke_howson_enumeration")
 
 
+@bounded_blas
 def solve(payoffs, method: str, **kw) -> RAEResult:
     """Solve a normal-form game with ``method`` (see the module table); keyword arguments go to the method.
 

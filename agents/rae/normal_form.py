@@ -50,6 +50,7 @@ from agents.rae.best_response import (
     total_variance_best_response,
 )
 from agents.rae.polish import polish_two_player
+from agents.rae.threads import bounded_blas
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +90,41 @@ def as_payoffs(payoffs) -> list[np.ndarray]:
                              "per player (wrong number of players?)")
         if arr.shape != shape:
             raise ValueError(f"payoffs[{i}]: got shape {arr.shape}; allowed: the shape of payoffs[0], {shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"payoffs[{i}]: got non-finite entries (nan or inf); allowed: finite numbers")
+        check_payoff_values(f"payoffs[{i}]", arr)
     if min(shape) < 1:
         raise ValueError(f"payoffs: got shape {shape}; allowed: {allowed}")
     return out
+
+
+#: Largest payoff magnitude accepted: the covariance sums squares over up to ~1e6 opponent profiles, so
+#: 1e100 keeps every moment far from float overflow. RAE is invariant to rescaling a player's payoffs by
+#: c > 0 together with gamma -> gamma / c, so larger games can always be rescaled.
+MAX_ABS_PAYOFF = 1e100
+#: Largest gamma * max|payoff|^2 accepted (the penalty's scale), for the same reason.
+MAX_PENALTY_SCALE = 1e200
+
+
+def check_payoff_values(name: str, arr: np.ndarray) -> float:
+    """max |entry| of a payoff table, after refusing NaN, inf and magnitudes that would overflow the moments."""
+    if arr.size == 0:
+        return 0.0
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].ravel()[0]
+        raise ValueError(f"{name}: got a non-finite entry ({bad}); allowed: finite numbers")
+    top = float(np.max(np.abs(arr)))
+    if top > MAX_ABS_PAYOFF:
+        raise ValueError(f"{name}: got entries up to {top:.3g} in magnitude; allowed: |payoff| <= "
+                         f"{MAX_ABS_PAYOFF:g} (rescale the payoffs by c and gamma by 1/c: the RAE is unchanged)")
+    return top
+
+
+def _check_penalty_scale(gamma: np.ndarray, tables: Sequence[np.ndarray]) -> None:
+    """Refuse gamma_i * max|M_i|^2 beyond :data:`MAX_PENALTY_SCALE` (the penalty would overflow)."""
+    for i, (g, table) in enumerate(zip(gamma, tables, strict=True)):
+        top = float(np.max(np.abs(table))) if table.size else 0.0
+        if g * top * top > MAX_PENALTY_SCALE:
+            raise ValueError(f"gamma: got {g:g} for player {i} with payoffs up to {top:.3g}; allowed: gamma * "
+                             f"max|payoff|^2 <= {MAX_PENALTY_SCALE:g} (rescale the payoffs by c and gamma by 1/c)")
 
 
 def _per_player(name: str, value, n: int) -> np.ndarray:
@@ -158,6 +189,7 @@ def _moments_flat(m: np.ndarray, y: np.ndarray, mt: np.ndarray | None = None, se
     return mu, sigma, (np.einsum("ak,ak->a", my, m) if second else None)
 
 
+@bounded_blas
 def payoff_moments(payoff: np.ndarray, opponent_strategies: Sequence, variance: str = "opponent",
                    player: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Mean vector and covariance of player ``player``'s action payoffs under the opponents' strategies.
@@ -169,12 +201,23 @@ def payoff_moments(payoff: np.ndarray, opponent_strategies: Sequence, variance: 
     are returned as ``diag(s)`` where s_a = E_y[M[a,k]^2] (the total variance of a mixed x is s.x - (mu.x)^2).
     """
     _choice("variance", variance, VARIANCES)
-    payoff = np.asarray(payoff, dtype=float)
+    payoff = _as_table("payoff", payoff)
     others = [s for j, s in enumerate(_axis_sizes(payoff)) if j != player]
     strategies = [as_strategy(f"opponent_strategies[{j}]", s, n)
                   for j, (s, n) in enumerate(zip(_as_list(opponent_strategies, len(others)), others, strict=True))]
     mu, sigma, second = _moments_flat(flatten_player(payoff, player), product_distribution(strategies))
     return (mu, sigma) if variance == "opponent" else (mu, np.diag(second))
+
+
+def _as_table(name: str, payoff) -> np.ndarray:
+    """One player's payoff tensor as a float array, validated like :func:`as_payoffs`."""
+    try:
+        arr = np.asarray(payoff, dtype=float)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: got a ragged or non-numeric table; allowed: a tensor of finite numbers with "
+                         "one axis per player") from None
+    check_payoff_values(name, arr)
+    return arr
 
 
 def _axis_sizes(payoff: np.ndarray) -> tuple[int, ...]:
@@ -266,6 +309,7 @@ def _check_mode(variance: str, mode: str, tau: np.ndarray, eps: float, n_actions
         raise ValueError(f"eps: got {eps!r}; allowed: a finite number >= 0")
 
 
+@bounded_blas
 def risk_averse_best_response(payoff: np.ndarray, opponent_strategies: Sequence, gamma: float, tau: float = 0.0,
                               variance: str = "opponent", mode: str = "penalty", eps: float = 0.0,
                               player: int = 0) -> np.ndarray:
@@ -281,10 +325,11 @@ def risk_averse_best_response(payoff: np.ndarray, opponent_strategies: Sequence,
         >>> risk_averse_best_response(A, [np.array([0.9, 0.1])], gamma=0.1).round(6)
         array([0.022222, 0.977778])
     """
-    payoff = np.asarray(payoff, dtype=float)
+    payoff = _as_table("payoff", payoff)
     shape = _axis_sizes(payoff)
     g = _per_player("gamma", gamma, 1)[0]
     t = _per_player("tau", tau, 1)[0]
+    _check_penalty_scale(np.array([g]), [payoff])
     _check_mode(variance, mode, np.array([t]), eps, [shape[player]])
     others = [n for j, n in enumerate(shape) if j != player]
     strategies = [as_strategy(f"opponent_strategies[{j}]", s, n)
@@ -341,6 +386,7 @@ def _gaps(game: _Game, profile: Sequence[np.ndarray], gamma: np.ndarray, tau: np
     return gaps, brs
 
 
+@bounded_blas
 def rae_gap(payoffs, profile, gamma, tau=0.0, variance: str = "opponent") -> np.ndarray:
     """Per-player gap max_x U_i(x; pi_-i) - U_i(pi_i; pi_-i) >= 0 (penalty mode); its sum is RAEConv.
 
@@ -348,10 +394,12 @@ def rae_gap(payoffs, profile, gamma, tau=0.0, variance: str = "opponent") -> np.
     """
     game = _Game(payoffs)
     g, t = _per_player("gamma", gamma, game.n), _per_player("tau", tau, game.n)
+    _check_penalty_scale(g, game.payoffs)
     _check_mode(variance, "penalty", t, 0.0, game.shape)
     return _gaps(game, as_profile(profile, game.shape), g, t, variance)[0]
 
 
+@bounded_blas
 def mean_variance(payoffs, profile) -> np.ndarray:
     """Per player (E, V_opp, V_total) at a mixed profile: an array of shape (N, 3)."""
     game = _Game(payoffs)
@@ -401,6 +449,7 @@ class RAEResult:
                 + (f", {self.note}" if self.note else ""))
 
 
+@bounded_blas
 def make_result(payoffs, profile, gamma=0.0, tau=0.0, *, tol: float = 1e-3, iterations: int = 0,
                 history: list | None = None, method: str, note: str = "", variance: str = "opponent",
                 warm: Sequence[np.ndarray] | None = None) -> RAEResult:
@@ -427,6 +476,7 @@ STEPS = ("harmonic",)
 POLISH_BELIEF_THRESHOLD = 0.02
 
 
+@bounded_blas
 def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, prior_weight: float = 1.0,
                         tol: float = 1e-3, check_every: int = 10, variance: str = "opponent",
                         step: str | float = "harmonic", polish: bool = False) -> RAEResult:
@@ -451,6 +501,7 @@ def rae_fictitious_play(payoffs, gamma, tau=0.0, iters: int = 5000, init=None, p
     game = _Game(payoffs)
     n = game.n
     g, t = _per_player("gamma", gamma, n), _per_player("tau", tau, n)
+    _check_penalty_scale(g, game.payoffs)
     _check_mode(variance, "penalty", t, 0.0, game.shape)
     if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 0:
         raise ValueError(f"iters: got {iters!r}; allowed: an integer >= 0")

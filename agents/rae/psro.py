@@ -16,9 +16,10 @@ The loop (ours; the paper's loop details are unknown):
    two consecutive iterations every seat's improvement U(new) - U(sigma) in the extended meta-game is below
    ``eps_stop``.
 
-A checkpoint (pickle, written atomically after each iteration) lets :meth:`PSRO.resume` continue a run;
-because every iteration's randomness derives from (seed, iteration), a resumed run equals an uninterrupted
-one. Only load checkpoints you wrote: pickle executes code.
+A checkpoint (JSON plus numeric arrays in one ``.npz``, written atomically after each iteration; see
+:mod:`agents.rae.checkpoint`) lets :meth:`PSRO.resume` continue a run; because every iteration's
+randomness derives from (seed, iteration), a resumed run equals an uninterrupted one. Nothing is
+unpickled: a crafted checkpoint is refused, never executed.
 
 Design note: the meta-level variance RAE penalises is between members' conditional means; it ignores the
 randomness inside a stochastic member, while a ``mean_variance`` oracle penalises total return variance.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -40,8 +40,10 @@ from typing import Any
 import numpy as np
 
 from agents.rae.baselines import solve
+from agents.rae.checkpoint import load_archive, policy_from_dict, policy_to_dict, save_archive
 from agents.rae.normal_form import _Game, _per_player, rae_fictitious_play, rae_gap
 from agents.rae.oracles import Opponents
+from agents.rae.threads import bounded_blas
 from stori_envs.multiagent.policies import run_episode
 
 logger = logging.getLogger(__name__)
@@ -247,6 +249,7 @@ class PSRO:
     def _seats(self) -> list[int]:
         return [0] if self.config.symmetric else list(range(len(self.agents)))
 
+    @bounded_blas
     def step(self) -> bool:
         """One PSRO iteration; returns False once the run has stopped."""
         if self.stop_reason:
@@ -331,27 +334,52 @@ class PSRO:
                           list(self.history), self.stop_reason or "running", self._elapsed)
 
     # ------------------------------------------------------------------------------------ checkpoints
-    _STATE = ("populations", "cells", "history", "sigma", "iteration", "stop_reason", "_small_improvements",
-              "_elapsed")
-
     def _save(self) -> None:
         if self.checkpoint is None:
             return
-        state = {name: getattr(self, name) for name in self._STATE}
-        state["config"] = asdict(self.config)
-        tmp = self.checkpoint.with_suffix(self.checkpoint.suffix + ".tmp")
-        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            pickle.dump(state, fh)
-        os.replace(tmp, self.checkpoint)
+        populations = self.populations[:1] if self.config.symmetric else self.populations
+        profiles = sorted(self.cells)
+        arrays: dict[str, np.ndarray] = {}
+        for j, profile in enumerate(profiles):
+            arrays[f"cells/{j}/returns"] = self.cells[profile].returns
+            arrays[f"cells/{j}/catastrophe"] = self.cells[profile].catastrophe
+        for i, s in enumerate(self.sigma):
+            arrays[f"sigma/{i}"] = s
+        meta = {
+            "config": asdict(self.config),
+            "populations": [[policy_to_dict(p) for p in pop] for pop in populations],
+            "cells": [list(p) for p in profiles],
+            "n_sigma": len(self.sigma),
+            "history": [{**asdict(r), "sigma": [s.tolist() for s in r.sigma],
+                         "oracle_curves": {k: [list(pt) for pt in v] for k, v in r.oracle_curves.items()}}
+                        for r in self.history],
+            "iteration": self.iteration, "stop_reason": self.stop_reason,
+            "small_improvements": self._small_improvements, "elapsed": self._elapsed,
+        }
+        save_archive(self.checkpoint, meta, arrays)
 
     @classmethod
     def resume(cls, checkpoint: str | os.PathLike, env_fn: Callable[[], Any], oracle,
                config: PSROConfig | None = None) -> PSRO:
-        """Continue a run from its checkpoint (``config`` may only raise ``max_iters``)."""
-        with open(checkpoint, "rb") as fh:
-            state = pickle.load(fh)  # noqa: S301 - our own checkpoint format
-        saved = PSROConfig(**state.pop("config"))
+        """Continue a run from its checkpoint (``config`` may only raise ``max_iters``).
+
+        The checkpoint is JSON plus numeric arrays (:mod:`agents.rae.checkpoint`); a file holding a pickle
+        or object arrays is refused with a ``ValueError`` and never executed.
+        """
+        meta, arrays = load_archive(checkpoint)
+        try:
+            saved = PSROConfig(**meta["config"])
+            populations = [[policy_from_dict(p) for p in pop] for pop in meta["populations"]]
+            cells = {tuple(int(m) for m in p): Cell(arrays[f"cells/{j}/returns"], arrays[f"cells/{j}/catastrophe"])
+                     for j, p in enumerate(meta["cells"])}
+            sigma = [arrays[f"sigma/{i}"] for i in range(meta["n_sigma"])]
+            history = [IterationRecord(**{**r, "sigma": [np.asarray(s, dtype=float) for s in r["sigma"]],
+                                          "oracle_curves": {k: [tuple(pt) for pt in v]
+                                                            for k, v in r["oracle_curves"].items()}})
+                       for r in meta["history"]]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"checkpoint: got {str(checkpoint)!r} with incomplete PSRO state ({exc!r}); allowed: a "
+                             "checkpoint written by PSRO") from None
         if config is not None:
             if asdict(config) | {"max_iters": saved.max_iters} != asdict(saved):
                 raise ValueError(f"config: got {config!r}; allowed: the checkpoint's config {saved!r} "
@@ -362,8 +390,11 @@ class PSRO:
         run.checkpoint = Path(checkpoint)
         run._env = env_fn()
         run.agents = list(run._env.possible_agents)
-        for name, value in state.items():
-            setattr(run, name, value)
+        # A symmetric game shares one population object between its two seats.
+        run.populations = [populations[0], populations[0]] if saved.symmetric else populations
+        run.cells, run.sigma, run.history = cells, sigma, history
+        run.iteration, run.stop_reason = int(meta["iteration"]), str(meta["stop_reason"])
+        run._small_improvements, run._elapsed = int(meta["small_improvements"]), float(meta["elapsed"])
         if run.stop_reason == "max_iters" and run.iteration < saved.max_iters:
             run.stop_reason = ""
         return run

@@ -10,7 +10,7 @@ policy and use the tabular Monte-Carlo oracle on the observation without its tim
   ``--gamma``; oracle maximising E[G] - gamma_br Var[G] (``--gamma-br``).
 * ``psro_nash``: meta-solver = the symmetric Nash equilibrium of largest welfare; risk-neutral oracle.
 
-Each finished (method, seed) is saved at once under ``--out`` (JSON summary + pickled populations) and a
+Each finished (method, seed) is saved at once under ``--out`` (JSON summary + the population as JSON, nothing pickled) and a
 PSRO checkpoint is written after every iteration, so a rerun resumes where the last one stopped. The
 evaluation plays ``--eval-episodes`` episodes of the meta-strategy against itself; the worst case is
 measured against held-out populations (the other runs, never seen in training). Results: ``summary.md``,
@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
+from agents.rae.checkpoint import policy_from_dict, policy_to_dict
 from agents.rae.oracles import TabularMCOracle
 from agents.rae.psro import PSRO, PSROConfig
 from benchmarks.common import command_line, machine_description, markdown_table
@@ -80,7 +80,7 @@ def run_one(method: str, seed: int, args) -> dict:
     cfg, oracle = method_setup(method, args)
     cfg = PSROConfig(**{**cfg.__dict__, "seed": args.seed0 + seed})
     env_fn = EnvFactory(args.rho)
-    ckpt = out / "checkpoints" / f"{method}_seed{seed}.pkl"
+    ckpt = out / "checkpoints" / f"{method}_seed{seed}.npz"
     start = time.perf_counter()
     psro = PSRO.resume(ckpt, env_fn, oracle, cfg) if ckpt.exists() else PSRO(
         env_fn, [UniformRandomPolicy(3)], oracle, cfg, checkpoint=ckpt)
@@ -96,8 +96,8 @@ def run_one(method: str, seed: int, args) -> dict:
         "crash_flags": ev.catastrophe.any(axis=1).astype(int).tolist(),
     }
     record["crash_rate"] = rate
-    with open(out / f"{method}_seed{seed}_pop.pkl", "wb") as fh:
-        pickle.dump({"population": result.populations[0], "sigma": result.sigma[0]}, fh)
+    (out / f"{method}_seed{seed}_pop.json").write_text(json.dumps({
+        "population": [policy_to_dict(p) for p in result.populations[0]], "sigma": result.sigma[0].tolist()}))
     (out / f"{method}_seed{seed}.json").write_text(json.dumps(record))
     return record
 
@@ -109,8 +109,9 @@ def cross_play(records: dict, args) -> dict:
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     pops = {}
     for key in records:
-        with open(out / f"{key}_pop.pkl", "rb") as fh:
-            pops[key] = pickle.load(fh)  # noqa: S301 - files written by this script
+        saved = json.loads((out / f"{key}_pop.json").read_text())
+        pops[key] = {"population": [policy_from_dict(p) for p in saved["population"]],
+                     "sigma": np.asarray(saved["sigma"], dtype=float)}
     for key in records:
         if key in cache:
             continue

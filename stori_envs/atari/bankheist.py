@@ -59,16 +59,16 @@ class BombDud(AtariEvent):
 
     def before(self, env, action, rng):
         if self.enabled:
-            self._pre = int(env.ale.getRAM()[BOMB])
+            self._pre = int(env.emulator.getRAM()[BOMB])
         return False
 
     def after(self, env, action, reward, rng):
         if not self.enabled:
             return reward, False
-        bomb, start = int(env.ale.getRAM()[BOMB]), int(env.baseline_ram[BOMB])
+        bomb, start = int(env.emulator.getRAM()[BOMB]), int(env.baseline_ram[BOMB])
         if bomb == self._pre or bomb == start or (self.fixes and self._pre != start) or not self.draw(rng):
             return reward, False
-        env.ale.setRAM(BOMB, self._pre)
+        env.emulator.setRAM(BOMB, self._pre)
         return reward, True
 
 
@@ -83,13 +83,13 @@ class FuelLeak(AtariEvent):
     def after(self, env, action, reward, rng):
         if not self.enabled or (self.per_step and env.frame_in_step):
             return reward, False
-        ram = env.ale.getRAM()
+        ram = env.emulator.getRAM()
         city = int(ram[CITY]) % 4
         if city in self.processed or not self.draw(rng):
             return reward, False
         self.processed.add(city)
         if ram[FUEL] < LEAK_FUEL:
-            env.ale.setRAM(FUEL, LEAK_FUEL)
+            env.emulator.setRAM(FUEL, LEAK_FUEL)
             return reward, True
         return reward, False
 
@@ -106,10 +106,10 @@ class CitySwitch(AtariEvent):
     def after(self, env, action, reward, rng):
         if not (self.enabled and self.coin(env, rng)):
             return reward, False
-        current = int(env.ale.getRAM()[CITY])
+        current = int(env.emulator.getRAM()[CITY])
         other = int(rng.integers(3))
         other += other >= current % 4  # uniform over the three other mazes
-        env.ale.setRAM(CITY, (current & ~3) | other if self.fixes else other)
+        env.emulator.setRAM(CITY, (current & ~3) | other if self.fixes else other)
         return reward, True
 
 
@@ -125,14 +125,14 @@ class BankEmpty(AtariEvent):
 
     def before(self, env, action, rng):
         if self.enabled:
-            self._pre = env.ale.getRAM()
+            self._pre = env.emulator.getRAM()
         return False
 
     def after(self, env, action, reward, rng):
         if not self.enabled:
             return reward, False
         pre = self._pre
-        ram = env.ale.getRAM()
+        ram = env.emulator.getRAM()
         if ram[24:27].tobytes() == pre[24:27].tobytes() or not any(pre[s] == BANK and ram[s] != BANK for s in SLOTS):
             return reward, False
         points = score(ram) - score(pre)
@@ -140,7 +140,7 @@ class BankEmpty(AtariEvent):
             return reward, False
         if self.fixes:
             for i in SCORE:
-                env.ale.setRAM(i, int(pre[i]))
+                env.emulator.setRAM(i, int(pre[i]))
         return env.ledger.cancel(reward, points, score_restored=self.fixes), True
 
 

@@ -39,7 +39,13 @@ RAM_MAP = {
 
 class ColourFlip(AtariEvent):
     """Mode 1: with p per frame (or step) a flag toggles; while it is set the boxers' colours (bodies
-    and scores) are swapped, written after every frame from their values at reset."""
+    and scores) are swapped.
+
+    The colours are written before every frame, right after the coin, from their values at reset: the
+    frame of a flip already shows it, as in the original release (which wrote them before stepping).
+    The game rewrites the colour bytes during every frame, so writing them after the frame instead
+    would show every flip one frame late.
+    """
 
     name = "colour_flip"
 
@@ -48,22 +54,21 @@ class ColourFlip(AtariEvent):
         self._colours = (int(env.baseline_ram[PLAYER_COLOUR]), int(env.baseline_ram[ENEMY_COLOUR]))
 
     def before(self, env, action, rng):
-        if self.enabled and self.coin(env, rng):
-            self.flipped = not self.flipped
-            return True
-        return False
-
-    def after(self, env, action, reward, rng):
-        player, enemy = self._colours
-        if not self.enabled:
-            if not self.flipped:
-                return reward, False
+        fired = False
+        if self.enabled:
+            if self.coin(env, rng):
+                self.flipped = not self.flipped
+                fired = True
+        elif not self.flipped:
+            return False
+        else:
             self.flipped = False  # drift switched back to concept 1: normal colours again
-        elif self.flipped:
+        player, enemy = self._colours
+        if self.flipped:
             player, enemy = enemy, player
-        env.ale.setRAM(PLAYER_COLOUR, player)
-        env.ale.setRAM(ENEMY_COLOUR, enemy)
-        return reward, False
+        env.emulator.setRAM(PLAYER_COLOUR, player)
+        env.emulator.setRAM(ENEMY_COLOUR, enemy)
+        return fired
 
 
 class HitCancel(AtariEvent):
@@ -75,23 +80,23 @@ class HitCancel(AtariEvent):
 
     def before(self, env, action, rng):
         if self.enabled:
-            ram = env.ale.getRAM()
+            ram = env.emulator.getRAM()
             self._pre = (int(ram[PLAYER_SCORE]), int(ram[ENEMY_SCORE]))
         return False
 
     def after(self, env, action, reward, rng):
         if not self.enabled:
             return reward, False
-        ram = env.ale.getRAM()
+        ram = env.emulator.getRAM()
         player, enemy = int(ram[PLAYER_SCORE]), int(ram[ENEMY_SCORE])
         old_player, old_enemy = self._pre
         if (player != old_player) == (enemy != old_enemy) or not self.draw(rng):
             return reward, False
         if player != old_player:
-            env.ale.setRAM(PLAYER_SCORE, old_player)
+            env.emulator.setRAM(PLAYER_SCORE, old_player)
             points = bcd(player) - bcd(old_player)
         else:
-            env.ale.setRAM(ENEMY_SCORE, old_enemy)
+            env.emulator.setRAM(ENEMY_SCORE, old_enemy)
             points = bcd(old_enemy) - bcd(enemy)
         return env.ledger.cancel(reward, points, score_restored=True), True
 
@@ -111,7 +116,7 @@ class StartSwap(AtariEvent):
         if not (self.enabled and self.coin(env, rng)):
             return False
         for i, v in self._writes:
-            env.ale.setRAM(i, v)
+            env.emulator.setRAM(i, v)
         return True
 
 
@@ -163,7 +168,12 @@ STATE_FIELDS = (
     StateField("clock", 0, 1065, lambda ram, ale: clock_seconds(ram), "seconds left in the round (RAM 16-17)"),
 )
 
+def ending_soon(ram, lives: int) -> bool:
+    """A round ends on the clock or by knock-out (100 points): within a step of either."""
+    return clock_seconds(ram) <= 1 or max(bcd(int(ram[PLAYER_SCORE])), bcd(int(ram[ENEMY_SCORE]))) >= 95
+
+
 GAME = register_game(Game(
     name="Boxing", family="boxing", rom="boxing", ram_map=RAM_MAP,
-    blackout_modes=BLACKOUT_MODES, ram_modes=RAM_MODES, state_fields=STATE_FIELDS,
+    blackout_modes=BLACKOUT_MODES, ram_modes=RAM_MODES, state_fields=STATE_FIELDS, ending_soon=ending_soon,
 ))

@@ -48,13 +48,13 @@ class BrickHitCancel(AtariEvent):
 
     def before(self, env, action, rng):
         if self.enabled:
-            self._pre = env.ale.getRAM()
+            self._pre = env.emulator.getRAM()
         return False
 
     def after(self, env, action, reward, rng):
         if not self.enabled:
             return reward, False
-        ale, pre = env.ale, self._pre
+        ale, pre = env.emulator, self._pre
         ram = ale.getRAM()
         if ram[BRICKS].tobytes() == pre[BRICKS].tobytes():  # the usual frame: no brick touched
             return reward, False
@@ -95,13 +95,13 @@ class BrickRegrow(AtariEvent):
     def after(self, env, action, reward, rng):
         if not self.enabled or (self.per_step and env.frame_in_step):
             return reward, False
-        ram = env.ale.getRAM()
+        ram = env.emulator.getRAM()
         base = env.baseline_ram
         candidates = np.flatnonzero(ram[BRICKS] != base[BRICKS])
         if candidates.size == 0 or not self.draw(rng):
             return reward, False
         i = int(candidates[rng.integers(candidates.size)])
-        env.ale.setRAM(i, int(base[i]))
+        env.emulator.setRAM(i, int(base[i]))
         return reward, True
 
 

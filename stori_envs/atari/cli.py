@@ -44,5 +44,5 @@ def add_record_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="output path ending in .gif or .mp4")
     p.add_argument("--steps", type=int, default=300, help="agent steps at most (default 300)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fps", type=int, default=15)
+    p.add_argument("--fps", type=float, default=15, help="frames per second of the file, > 0 (default 15)")
     p.set_defaults(func=_record)

@@ -1,109 +1,161 @@
-"""The switchable components the Atari engine runs inside its frame loop (types 1 and 3.2).
+"""The Atari family's components on the shared protocol (:mod:`stori_envs.taxonomy.components`).
 
-Each component has its own named random stream (:class:`~stori_envs.taxonomy.seeding.SeededStream`)
-and an ``enabled`` flag that concept drift toggles. Type 2.1 events are
-:class:`~stori_envs.atari.events.AtariEvent` objects and follow the same protocol.
+The engine hosts the shared knobs themselves: type 1 is
+:class:`~stori_envs.taxonomy.components.ActionReplacement` called per emulator frame, the 3.2 fills
+are :class:`~stori_envs.taxonomy.components.Crop` and :class:`~stori_envs.taxonomy.components.Blackout`
+on the engine's frame buffers, drift is :class:`~stori_envs.taxonomy.components.Drift`. Game knowledge
+is data handed to them (action sets, regions). Two pieces are Atari's own, because only an emulator
+has them:
+
+* :class:`RamPeek` (3.2 ``ram``): hides by showing what the screen would look like with a few RAM
+  bytes changed (:mod:`stori_envs.atari.peek`); the bytes are the game's data (:class:`RamPeekMode`).
+* :class:`FrameEvents` (2.1): the shared :class:`~stori_envs.taxonomy.components.Events` whose event
+  keeps *tracking* every frame while disabled (once-per-episode flags, pairings, Boxing's colours
+  restored when concept 1 returns) and *acts* only while enabled.
+
+:func:`build_components` turns a profile into these components for one engine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 
+from stori_envs.atari.events import AtariEvent, GatedEvent
 from stori_envs.atari.game import RamPeekMode, Write
-from stori_envs.atari.peek import lookahead_frames, lookahead_peek
-from stori_envs.taxonomy.action import action_sampler
-from stori_envs.taxonomy.occlusion import Cropper, RegionFiller
-from stori_envs.taxonomy.profile import Region
-from stori_envs.taxonomy.seeding import SeededStream
+from stori_envs.atari.peek import effective_writes, lookahead_frames, lookahead_peek
+from stori_envs.taxonomy.components import (
+    ActionReplacement,
+    Blackout,
+    Component,
+    Crop,
+    Drift,
+    Events,
+    Occlusion,
+    build_event,
+)
+from stori_envs.taxonomy.profile import IMAGE_OBSERVATION_TYPES, Profile
 
 
-class ActionReplacer:
-    """Type 1: with p the executed action is a uniform random one (from ``allowed``, if given).
+class RamPeek(Occlusion):
+    """Type 3.2 ``ram``: with ``p``, the observed frame is drawn with the mode's RAM bytes written.
 
-    ``per_step=False`` (``granularity="frame"``, the paper's): a coin on every emulated frame, each
-    replaced frame with its own random action. ``per_step=True``: one coin per agent step, the random
-    action held for all its frames.
+    The host decides the timing (one coin per observation or per pooled frame, look-ahead or in-frame)
+    and calls :meth:`hide`, :meth:`writes`, :meth:`peek` or :meth:`peek_pooled`.
     """
 
-    def __init__(self, n_actions: int, p: float, allowed: Sequence[int] | None, *, per_step: bool,
-                 seed_policy: str, enabled: bool = True) -> None:
-        self.p = float(p)
-        self.per_step = per_step
-        self.enabled = enabled
-        self.sample = action_sampler(spaces.Discrete(n_actions), allowed)
-        self._stream = SeededStream("action", seed_policy)
-        self.rng = self._stream.rng
+    def __init__(self, mode: RamPeekMode, p: float, *, in_frame: bool = False, **kwargs: Any) -> None:
+        super().__init__(p, **kwargs)
+        self.mode = mode
+        self.in_frame = bool(in_frame)
 
-    def reset(self, seed: int | None) -> None:
-        self.rng = self._stream.reset(seed)
-
-
-class ObservationHider:
-    """Type 3.2 on Atari frames: ``blackout`` (filled rectangles), ``crop`` (modes 0-5) or ``ram`` (peek).
-
-    ``per_frame=False`` (``po_timing="per_observation"``): one coin per observation, fills applied
-    once to the pooled frame (same result as on both pooled frames, since fills and the max commute);
-    a hidden RAM observation is the max of the two NOOP look-ahead frames after the step, each drawn
-    with the bytes written, from one snapshot of the step's final state (:meth:`peek_pooled`).
-    ``per_frame=True`` (the paper's): an independent coin, centre or one-frame look-ahead for each
-    pooled frame, before pooling.
-    """
-
-    def __init__(self, kind: str, p: float, *, per_frame: bool, seed_policy: str, height: int, width: int,
-                 regions: Sequence[Region] = (), crop_mode: str = "0", torch_radius: int = 75,
-                 ram_mode: RamPeekMode | None = None, in_frame: bool = False, enabled: bool = True) -> None:
-        self.kind = kind
-        self.p = float(p)
-        self.per_frame = per_frame
-        self.enabled = enabled
-        self.in_frame = in_frame
-        self.filler = RegionFiller(regions, height, width, 3) if kind == "blackout" else None
-        self.cropper = Cropper(crop_mode, height, width, torch_radius) if kind == "crop" else None
-        self.ram_mode = ram_mode
-        self._stream = SeededStream("observation", seed_policy)
-        self.rng = self._stream.rng
-
-    def reset(self, seed: int | None) -> None:
-        self.rng = self._stream.reset(seed)
-
-    def hide(self) -> bool:
-        return self.rng.random() < self.p
-
-    def fill_(self, frame: np.ndarray) -> None:
-        """Hide part of ``frame`` in place (blackout or crop)."""
-        if self.filler is not None:
-            self.filler.fill_(frame)
-        else:
-            self.cropper.apply_(frame, self.rng)
-
-    def writes(self, ale) -> Sequence[Write]:
-        """The RAM writes of the peek now (empty: nothing to hide, no peek)."""
-        mode = self.ram_mode
-        if mode.dynamic is not None:
-            return mode.dynamic(ale.getRAM())
-        return mode.writes
-
-    @property
-    def needs_real_frames(self) -> bool:
-        """Whether a hidden RAM observation may still need the real screens (the mode can find nothing to hide)."""
-        return self.ram_mode is not None and self.ram_mode.dynamic is not None
+    def writes(self, ale) -> list[Write]:
+        """The RAM writes of the peek now, keeping only those that change a byte (empty: nothing to hide)."""
+        mode = self.mode
+        return effective_writes(ale, mode.dynamic(ale.getRAM()) if mode.dynamic is not None else mode.writes)
 
     def peek(self, ale, noop, out: np.ndarray) -> bool:
-        """Fill ``out`` with the look-ahead peek, or the real screen when there is nothing to hide."""
+        """Fill ``out`` with the one-frame look-ahead peek; False (``out`` unspecified) when it hides nothing:
+        no byte to change, or the game rewrote the bytes before drawing them."""
         writes = self.writes(ale)
-        if writes:
-            lookahead_peek(ale, writes, noop, out)
-            return True
-        ale.getScreenRGB(out)
-        return False
+        return bool(writes) and lookahead_peek(ale, writes, noop, out)
 
     def peek_pooled(self, ale, noop, outs: Sequence[np.ndarray]) -> bool:
         """Fill ``outs`` with consecutive look-ahead frames from the current state; False (``outs``
-        untouched) when there is nothing to hide."""
+        unspecified) when the peek hides nothing (see :meth:`peek`)."""
         if not self.writes(ale):
             return False
-        lookahead_frames(ale, lambda: self.writes(ale), noop, outs)
-        return True
+        return lookahead_frames(ale, lambda: self.writes(ale), noop, outs)
+
+    def alter(self, obs: Any) -> Any:
+        raise TypeError("RamPeek needs the emulator: it is hosted by the Atari frame loop, not on_observation")
+
+
+class FrameEvents(Events):
+    """2.1 on Atari: the game's event runs before and after every emulator frame, enabled or not.
+
+    The switch lives on the event (``event.enabled``): an Atari event tracks every frame and acts only
+    while enabled, so a drift that turns it on mid-episode finds its pairings and flags up to date.
+    """
+
+    def __init__(self, event: AtariEvent, **kwargs: Any) -> None:
+        self._event = event
+        super().__init__(event, **kwargs)
+
+    @property  # type: ignore[override]
+    def enabled(self) -> bool:
+        return self._event.enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._event.enabled = bool(value)
+
+    def before_action(self, action: Any) -> Any:
+        if self.event.before(self.target, action, self.rng):
+            self.fired += 1
+        return action
+
+    def after_frame(self, action: Any, reward: float) -> float:
+        reward, fired = self.event.after(self.target, action, reward, self.rng)
+        self.fired += fired
+        return reward
+
+    after_step = after_frame
+
+
+def build_components(env: Any, profile: Profile, height: int, width: int) -> tuple[Component | None, Drift | None]:
+    """The knob of ``profile`` for the engine ``env`` (None for types 0 and 3.1), and the drift holding it
+    (2.2: the knob is built disabled and handed to a :class:`Drift`, which switches only it)."""
+    sem = profile.semantics
+    t = profile.stochasticity_type
+    kind = profile.drift.secondary_concept_type if t == "2.2" else t
+    common = dict(enabled=t != "2.2", seed_policy=sem.seed_policy)
+    knob: Component | None = None
+    if kind == "1":
+        a = profile.action
+        if a.allowed_actions is not None and a.random_action_set is not None:
+            raise ValueError("intrinsic_stochasticity.action_dependent.random_action_set: got "
+                             f"{a.random_action_set!r} together with allowed_actions; allowed: one of the two")
+        if a.allowed_actions is not None:
+            allowed = a.allowed_actions
+        else:  # the game's named sets index its minimal action set
+            named = env.game.action_set(a.random_action_set)
+            allowed = None if named is None else [env.minimal_to_index[i] for i in named]
+        knob = ActionReplacement(env.action_space, a.stochastic_action_prob, allowed,
+                                 hold=sem.granularity == "agent_step", **common)
+    elif kind == "2.1":
+        event = build_event(env.game.family, profile.events, env)
+        if event is not None:
+            if not isinstance(event, AtariEvent):
+                event = GatedEvent(event)
+            knob = FrameEvents(event, **common)
+    elif kind == "3.2":
+        knob = _hider(env, profile, height, width, common)
+    drift = None
+    if t == "2.2" and knob is not None:
+        d = profile.drift
+        drift = Drift([knob], d.temporal_threshold, d.temporal_mode, switch=sem.drift_switch, forward=False)
+    return knob, drift
+
+
+def _hider(env: Any, profile: Profile, height: int, width: int, common: dict[str, Any]) -> Occlusion | None:
+    po, sem = profile.partial_observation, profile.semantics
+    if po.type not in IMAGE_OBSERVATION_TYPES:
+        raise ValueError(f"partial_observation.type: got {po.type!r}; allowed on Atari: "
+                         + ", ".join(IMAGE_OBSERVATION_TYPES))
+    if po.type == "crop":
+        return None if po.mode == "0" else Crop(height, width, po.mode, po.prob, po.torch_radius, **common)
+    if po.type == "blackout":
+        rects = po.regions if po.regions is not None else env.game.blackout(po.mode).regions
+        return Blackout(height, width, 3, rects, po.prob, **common) if rects else None
+    mode = env.game.ram_mode(po.mode)
+    if po.mode == "0":
+        return None
+    in_frame = sem.ram_peek == "in_frame"
+    if in_frame and not mode.in_frame:
+        allowed = [m for m, spec in env.game.ram_modes.items() if spec.in_frame]
+        raise ValueError(f"semantics.ram_peek: got 'in_frame' for {env.game.name} ram mode {po.mode!r}; allowed: "
+                         f"'lookahead', or 'in_frame' with the modes proven equivalent ({', '.join(allowed) or 'none'})")
+    return RamPeek(mode, po.prob, in_frame=in_frame, **common)

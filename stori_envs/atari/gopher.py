@@ -16,6 +16,7 @@ on a frame that pays the 20 fill points.
 from __future__ import annotations
 
 import numpy as np
+from ale_py import Action
 
 from stori_envs.atari.events import AtariEvent, register_atari_event
 from stori_envs.atari.game import (
@@ -36,7 +37,7 @@ TUNNELS = slice(0, 24)
 FARMER_X, CARROTS, SEED_Y, DUCK, SEED_X = 31, 52, 92, 94, 95
 SCORE = (48, 49, 50)
 FILL_POINTS = 20
-SHOVEL_ACTIONS = frozenset((1, 5, 6, 7))  # FIRE, UPFIRE, RIGHTFIRE, LEFTFIRE in the minimal set
+SHOVEL_ACTIONS = frozenset((Action.FIRE, Action.UPFIRE, Action.RIGHTFIRE, Action.LEFTFIRE))  # 1, 5, 6, 7 minimal
 CARROT_BITS = (2, 1, 0)  # left, middle, right
 CARROT_DELAY = 238  # frames after which carrots may be taken
 
@@ -51,10 +52,18 @@ def score(ram: np.ndarray) -> int:
     return bcd_number(ram, SCORE)
 
 
+COLUMN_X0, COLUMN_SPAN = 19, 130  # the farmer's x range 19..148 cut into 6 columns of 130/6 pixels
+
+
 def _column_covers(byte: int, farmer_x: int) -> bool:
-    """The original's approximate byte -> x map: column i mod 6 spans [19 + 21.67c, 19 + 21.67c + 20.67]."""
-    lo = 19 + 21.67 * (byte % 6)
-    return lo <= farmer_x <= lo + 20.67
+    """The original's byte -> x map: column c = byte mod 6 spans [19 + 130c/6, 19 + 130(c+1)/6 - 1].
+
+    Exact rational arithmetic (times 6, in integers); the rounded constants 21.67 and 20.67 put the
+    start of column 3 at 84.01 and missed the farmer at x = 84.
+    """
+    c = byte % 6
+    lo6 = 6 * COLUMN_X0 + COLUMN_SPAN * c
+    return lo6 <= 6 * farmer_x <= lo6 + COLUMN_SPAN - 6
 
 
 class FillCancel(AtariEvent):
@@ -70,14 +79,15 @@ class FillCancel(AtariEvent):
     cancels_reward = False
 
     def before(self, env, action, rng):
-        self._pre = env.ale.getRAM() if self.enabled and (self.fixes or action in SHOVEL_ACTIONS) else None
+        shovel = env.ale_actions[action] in SHOVEL_ACTIONS
+        self._pre = env.emulator.getRAM() if self.enabled and (self.fixes or shovel) else None
         return False
 
     def after(self, env, action, reward, rng):
         pre = self._pre
         if pre is None:
             return reward, False
-        ale = env.ale
+        ale = env.emulator
         ram = ale.getRAM()
         if ram[TUNNELS].tobytes() == pre[TUNNELS].tobytes():  # the usual frame: no tunnel changed
             return reward, False
@@ -139,7 +149,7 @@ class CarrotKill(AtariEvent):
     def after(self, env, action, reward, rng):
         if self.done or not self.enabled or (self.per_step and env.frame_in_step):
             return reward, False
-        ale = env.ale
+        ale = env.emulator
         frame = ale.getEpisodeFrameNumber() if self.fixes else env.frame_number
         if frame <= CARROT_DELAY:
             return reward, False

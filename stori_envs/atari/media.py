@@ -133,6 +133,10 @@ def record(env_id: str, out: str | Path, *, profile: str | None = None, steps: i
     """
     import imageio.v2 as imageio
 
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 1000:
+        raise ValueError(f"fps: got {fps!r}; allowed: a number of frames per second in (0, 1000]")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: got {steps!r}; allowed: an integer >= 0")
     out = Path(out)
     if out.suffix.lower() not in (".gif", ".mp4"):
         raise ValueError(f"out: got {str(out)!r}; allowed: a path ending in .gif or .mp4")
@@ -160,19 +164,13 @@ def record(env_id: str, out: str | Path, *, profile: str | None = None, steps: i
 
 
 def _make_for_record(env_id: str, profile: str | None, **kwargs: Any):
-    import gymnasium as gym
-
+    from stori_envs.atari.ids import resolve
     from stori_envs.atari.registration import make_atari
 
-    if game_for(env_id) is not None:
-        return make_atari(env_id, profile, render_mode="rgb_array", **kwargs)
-    if profile is not None:
-        raise ValueError(f"profile: got {profile!r} with the id {env_id!r}; allowed: a profile only with a game name "
-                         f"(e.g. 'Breakout' --profile 3.2C, or the id {preset_id('Breakout', '3.2C')!r})")
-    try:
-        return gym.make(env_id, render_mode="rgb_array", **kwargs)
-    except gym.error.Error as exc:
-        raise ValueError(f"env: got {env_id!r}; allowed: a stori Atari id or a game name ({exc})") from None
+    if resolve(env_id) is None:
+        raise ValueError(f"env: got {env_id!r}; allowed: an Atari id (stori/Breakout-T3.2C-v0, ALE/Boxing-v5, ...) "
+                         "or a game name with --profile")
+    return make_atari(env_id, profile, render_mode="rgb_array", **kwargs)
 
 
 # The command-line side lives in stori_envs.atari.cli (a CLI module may print); re-exported for the main CLI.

@@ -26,36 +26,78 @@ import numpy as np
 from stori_envs.atari.game import Write
 
 
-def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, include_rng: bool = False) -> None:
-    """Fill ``out`` with the screen one NOOP frame after writing ``writes``; leave the emulator as it was."""
+def effective_writes(ale, writes: Sequence[Write]) -> list[Write]:
+    """The writes that change a byte (writing a byte's current value hides nothing)."""
+    if not writes:
+        return []
+    ram = ale.getRAM()
+    return [(i, v) for i, v in writes if ram[i] != v]
+
+
+def _held(ale, writes: Sequence[Write]) -> bool:
+    """Whether every written byte still holds the written value after the frame (the game did not rewrite it)."""
+    ram = ale.getRAM()
+    return all(ram[i] == v for i, v in writes)
+
+
+def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, include_rng: bool = False) -> bool:
+    """Fill ``out`` with the screen one NOOP frame after writing ``writes``; leave the emulator as it was.
+
+    Returns whether the image differs from the same look-ahead without the writes. That is checked
+    only when the game rewrote a written byte during the frame (otherwise the frame was drawn with the
+    bytes, and the writes are effective by construction), so the usual cost is one RAM read.
+    """
     state = ale.cloneState(include_rng=include_rng)
     set_ram = ale.setRAM
     for index, value in writes:
         set_ram(index, value)
     ale.act(noop)
     ale.getScreenRGB(out)
+    altered = _held(ale, writes)
+    if not altered:
+        ale.restoreState(state)
+        ale.act(noop)
+        altered = not np.array_equal(ale.getScreenRGB(), out)
     ale.restoreState(state)
+    return altered
 
 
 def lookahead_frames(ale, writes_now: Callable[[], Sequence[Write]], noop, outs: Sequence[np.ndarray],
-                     include_rng: bool = False) -> None:
+                     include_rng: bool = False) -> bool:
     """Fill each of ``outs`` with consecutive NOOP look-ahead frames, writing ``writes_now()`` before each;
-    leave the emulator as it was. One snapshot serves all the frames (the pooled RAM peek)."""
+    leave the emulator as it was. One snapshot serves all the frames (the pooled RAM peek).
+
+    Returns whether the max of ``outs`` differs from the same look-ahead without writes (checked by a
+    second look-ahead only when the game rewrote a written byte during one of the frames).
+    """
     state = ale.cloneState(include_rng=include_rng)
     set_ram = ale.setRAM
+    held = True
     for out in outs:
-        for index, value in writes_now():
+        writes = writes_now()
+        for index, value in writes:
             set_ram(index, value)
         ale.act(noop)
         ale.getScreenRGB(out)
+        held = held and _held(ale, writes)
+    altered = held
+    if not held:
+        ale.restoreState(state)
+        plain = []
+        for _ in outs:
+            ale.act(noop)
+            plain.append(ale.getScreenRGB())
+        altered = not np.array_equal(np.maximum.reduce(plain), np.maximum.reduce(list(outs)))
     ale.restoreState(state)
+    return altered
 
 
 class InFrameWrite:
     """Write bytes for the duration of one emulated frame (the in-frame fast path).
 
     ``begin`` remembers the current values and writes; ``end`` puts each byte back unless the game
-    itself overwrote it during the frame (then the game's value is the true one and is kept).
+    itself overwrote it during the frame (then the game's value is the true one and is kept), and
+    says whether every written byte lasted the frame (the frame was drawn with them).
     """
 
     __slots__ = ("_saved",)
@@ -69,9 +111,13 @@ class InFrameWrite:
         for i, v in writes:
             ale.setRAM(i, v)
 
-    def end(self, ale) -> None:
+    def end(self, ale) -> bool:
         ram = ale.getRAM()
+        held = True
         for i, old, written in self._saved:
             if ram[i] == written:
                 ale.setRAM(i, old)
+            else:
+                held = False
         self._saved = []
+        return held

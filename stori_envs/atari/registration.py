@@ -1,12 +1,20 @@
-"""Make Atari games under a profile, and register their Gymnasium ids and the ``atari`` family.
+"""The ``atari`` family: every spelling of the four games' ids, their presets, and one entry point.
 
-* ``stori_envs.make("Breakout", profile)`` / ``stori_envs.make("ALE/Breakout-v5", profile)``
-* ``gym.make("stori/Breakout-v0", profile=...)``: one parametric id per game, any profile (or a preset name)
-* ``gym.make("stori/Breakout-T3.2A-v0")``: every preset of the paper, plus type 0 (``-T0-``)
+Every route reaches :func:`make_atari` through the family registry of :mod:`stori_envs.families`:
 
-Keyword arguments go to :class:`~stori_envs.atari.env.AtariStoriEnv` (``frameskip``, ``pool``,
-``obs_type``, ``grayscale``, ``screen_size``, ...). ``semantics="paper"`` (or a dict of semantics
-rows) replaces the profile's semantics section, e.g. to run a preset with the paper's semantics.
+* ``stori_envs.make(id, profile)`` for any spelling (``"Breakout"``, ``"stori/Breakout-v0"``,
+  ``"stori/Breakout-T3.2A-v0"``, ``"ALE/Breakout-v5"``, ``"BreakoutNoFrameskip-v4"``...; see
+  :mod:`stori_envs.atari.ids`), with a profile in any form or a preset name (``"3.2A"``);
+* ``gym.make("stori/Breakout-v0", profile=...)`` and ``gym.make("stori/Breakout-T3.2A-v0")``, and
+  ``gym.make_vec`` of them (registered with the registry's route entry point);
+* ``gym.make("stori/Stochastic-v0", env_id="ALE/Breakout-v5", profile=...)`` goes through
+  ``stori_envs.make`` too.
+
+A spelling only sets the defaults of the engine's keyword arguments (``ALE/<Game>-v5``: v5's sticky
+actions 0.25 and no max-pool), so the same settings give the same trajectory on every route. Keyword
+arguments go to :class:`~stori_envs.atari.env.AtariStoriEnv` (``frameskip``, ``pool``, ``obs_type``,
+``repeat_action_probability``, ``full_action_space``, ...). ``semantics="paper"`` (or a dict of
+semantics rows) replaces the profile's semantics section, e.g. to run a preset with the paper's semantics.
 """
 
 from __future__ import annotations
@@ -16,72 +24,119 @@ from typing import Any
 
 import gymnasium as gym
 
-from stori_envs.atari.game import game_for, games
+from stori_envs.atari.game import games
+from stori_envs.atari.ids import AtariSpelling, resolve
 from stori_envs.atari.presets import PRESETS, preset_id, preset_profile
-from stori_envs.families import Family, register_family
+from stori_envs.families import ROUTE_ENTRY_POINT, Accepts, Family, Route, register_family
 from stori_envs.registration import NAMESPACE, register_env
-from stori_envs.taxonomy.profile import Profile, as_profile
+from stori_envs.taxonomy.profile import IMAGE_OBSERVATION_TYPES, SEMANTICS_ROWS, TYPES, Profile, as_profile
 
 logger = logging.getLogger(__name__)
 
+_DEFAULT = as_profile(None)
 
-def _profile(game: str, profile: Any, semantics: str | dict | None) -> Profile:
-    if isinstance(profile, str) and not profile.endswith((".json", ".toml")):
-        profile = preset_profile(game, profile)
+
+def _spelling(env_id: Any) -> AtariSpelling:
+    found = resolve(env_id) if isinstance(env_id, str) else None
+    if found is None:
+        names = ", ".join(g.name for g in games().values())
+        raise ValueError(f"game: got {env_id!r}; allowed: {names}, stori/<Game>-v0, stori/<Game>-T<preset>-v0, "
+                         "or an ale-py id of these games (ALE/<Game>-v5, <Game>NoFrameskip-v4, ...)")
+    return found
+
+
+def _with_semantics(profile: Profile, semantics: str | dict | None) -> Profile:
     if semantics is None:
-        return as_profile(profile)
+        return profile
     if isinstance(semantics, str):
         semantics = {"profile": semantics}
     if not isinstance(semantics, dict):
         raise ValueError(f"semantics: got {semantics!r}; allowed: 'clean', 'paper' or a dict of semantics rows")
-    data = as_profile(profile).to_dict()
+    data = profile.to_dict()
     data["semantics"] = dict(semantics)
     return Profile.parse(data)
 
 
+def parse_profile(env_id: Any, profile: Any = None, kwargs: dict[str, Any] | None = None) -> Profile:
+    """The profile an Atari route means: ``profile`` in any form or a preset name, the preset of a
+    ``-T<preset>-`` id, and ``semantics=`` (consumed from ``kwargs``)."""
+    spelling = _spelling(env_id)
+    game = spelling.game.name
+    semantics = kwargs.pop("semantics", None) if kwargs is not None else None
+    if spelling.preset is not None:
+        own = Profile.parse(preset_profile(game, spelling.preset))
+        if profile is not None and as_profile(_preset_or(game, profile)) not in (own, _DEFAULT):
+            raise ValueError(f"profile: got {profile!r} with the preset id {env_id!r}; allowed: none (the id "
+                             f"already names preset {spelling.preset!r}), or use {NAMESPACE}/{game}-v0")
+        return _with_semantics(own, semantics)
+    return _with_semantics(as_profile(_preset_or(game, profile)), semantics)
+
+
+def _preset_or(game: str, profile: Any) -> Any:
+    if isinstance(profile, str) and not profile.endswith((".json", ".toml")) and "{" not in profile:
+        return preset_profile(game, profile)
+    return profile
+
+
 def make_atari(game: str, profile: Profile | dict | str | None = None, *, semantics: str | dict | None = None,
                **kwargs: Any) -> gym.Env:
-    """Build ``game`` under ``profile`` (a profile in any form, or a preset name such as ``"3.2A"``).
+    """Build ``game`` (any spelling of an Atari id) under ``profile`` (any form, or a preset name such as ``"3.2A"``).
 
-    Type 2.2 gets the core :class:`~stori_envs.taxonomy.drift.ConceptDrift` around the engine, which
-    switches the engine's ``drift_components`` (built once, disabled) by agent step.
+    The same parse and build as every other route. Type 2.2 needs no wrapper: the engine holds the
+    :class:`~stori_envs.taxonomy.components.Drift` and its secondary component.
     """
-    from stori_envs.atari.env import AtariStoriEnv
-    from stori_envs.taxonomy.drift import ConceptDrift
+    kwargs["semantics"] = semantics
+    parsed = parse_profile(game, profile, kwargs)
+    return build(game, parsed, **kwargs)
 
-    found = game_for(game)
-    if found is None:
-        raise ValueError(f"game: got {game!r}; allowed: " + ", ".join(g.name for g in games().values()))
-    profile = _profile(found.name, profile, semantics)
-    env: gym.Env = AtariStoriEnv(found, profile, **kwargs)
-    if profile.stochasticity_type == "2.2":
-        d = profile.drift
-        if d.skip is not None:
-            logger.warning("intrinsic_stochasticity.action_independent_concept_drift.skip=%s is ignored: "
-                           "thresholds always count agent steps", d.skip)
-        env = ConceptDrift(env, d.temporal_threshold, d.temporal_mode, switch=profile.semantics.drift_switch)
+
+def build(env_id: str, profile: Profile, /, **kwargs: Any) -> gym.Env:
+    """The family's builder: the engine with the spelling's defaults (and the spelling's time limit, if any)."""
+    from stori_envs.atari.env import AtariStoriEnv
+
+    spelling = _spelling(env_id)
+    semantics = kwargs.pop("semantics", None)
+    profile = _with_semantics(profile, semantics)
+    if profile.stochasticity_type == "2.2" and profile.drift.skip is not None:
+        logger.warning("intrinsic_stochasticity.action_independent_concept_drift.skip=%s is ignored: "
+                       "thresholds always count agent steps", profile.drift.skip)
+    env: gym.Env = AtariStoriEnv(spelling.game, profile, **{**spelling.defaults, **kwargs})
+    if spelling.max_episode_steps is not None:
+        env = gym.wrappers.TimeLimit(env, spelling.max_episode_steps)
     return env
 
 
-def _build(env_id: str, profile: Profile, **kwargs: Any) -> gym.Env:
-    return make_atari(env_id, profile, **kwargs)
+def _routes() -> dict[str, Route]:
+    out: dict[str, Route] = {}
+    for game in PRESETS:
+        main = f"{NAMESPACE}/{game}-v0"
+        out[game] = out[main] = Route(main)
+        for name in PRESETS[game]:
+            out[preset_id(game, name)] = Route(preset_id(game, name))
+    return out
 
 
 ATARI_FAMILY = Family(
     name="atari",
-    matches=lambda env_id: game_for(env_id) is not None,
-    build=_build,
+    matches=lambda env_id: resolve(env_id) is not None,
+    build=build,
+    parse=parse_profile,
     description="Breakout, Boxing, Gopher and BankHeist with every STORI mode, in one frame loop",
+    routes=_routes(),
+    presets=tuple(sorted({name for presets in PRESETS.values() for name in presets})),
+    accepts=Accepts(types=TYPES, observation_types=IMAGE_OBSERVATION_TYPES,
+                    semantics={row: allowed for row, (allowed, _, _) in SEMANTICS_ROWS.items()}),
 )
 
 
 def register() -> None:
     """Register the ``atari`` family and the ids ``stori/<Game>-v0`` and ``stori/<Game>-T<preset>-v0``."""
     register_family(ATARI_FAMILY)
-    entry = "stori_envs.atari.registration:make_atari"
     for game, presets in PRESETS.items():
-        register_env(f"{NAMESPACE}/{game}-v0", entry, family="atari", kwargs={"game": game},
-                     description=f"{game} under any profile: gym.make('{NAMESPACE}/{game}-v0', profile=...)")
+        main = f"{NAMESPACE}/{game}-v0"
+        register_env(main, ROUTE_ENTRY_POINT, family="atari", kwargs={"route": main},
+                     description=f"{game} under any profile: gym.make('{main}', profile=...)")
         for name, (profile, description) in presets.items():
-            register_env(preset_id(game, name), entry, family="atari", kwargs={"game": game},
-                         profile=dict(profile), description=f"{game} {description}")
+            register_env(preset_id(game, name), ROUTE_ENTRY_POINT, family="atari",
+                         kwargs={"route": preset_id(game, name)}, profile=dict(profile),
+                         description=f"{game} {description}")

@@ -24,6 +24,8 @@ class Transitions:
     ``executed_actions`` (when a type 1 profile replaced some) are what the environment ran.
     ``costs`` is ``info["cost"]`` of each step (``None`` where the environment has no cost).
     ``metadata`` carries the dataset id, fingerprint, spaces, reference scores and the profile.
+    ``cost_components``, ``behavior_logp`` and ``action_replaced`` are optional extras (added later,
+    after ``metadata``, so positional construction is unchanged).
     """
 
     observations: np.ndarray
@@ -37,6 +39,11 @@ class Transitions:
     costs: np.ndarray | None = None
     executed_actions: np.ndarray | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: optional per-step extras of suite datasets (None when absent): the medical cost components
+    #: (N, 6) uint8, the behaviour policy's log-probability of the stored action, and the type 1 flag.
+    cost_components: np.ndarray | None = None
+    behavior_logp: np.ndarray | None = None
+    action_replaced: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.rewards)

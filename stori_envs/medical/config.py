@@ -14,6 +14,7 @@ from typing import Any
 
 from stori_envs.taxonomy.drift import SWITCHES
 from stori_envs.taxonomy.profile import TEMPORAL_MODES
+from stori_envs.taxonomy.seeding import SEED_POLICIES
 from stori_envs.taxonomy.validation import (
     ConfigSection,
     check_choice,
@@ -22,7 +23,6 @@ from stori_envs.taxonomy.validation import (
     check_probability,
     field_error,
 )
-from stori_envs.taxonomy.seeding import SEED_POLICIES
 
 #: The six physiological safety boundaries, in the fixed order of ``info["cost_vector"]``.
 COST_NAMES = ("hypotension", "hypoxemia", "oliguria", "hyperlactatemia", "fluid_overload", "vasopressor_excess")
@@ -30,7 +30,7 @@ REWARD_MODES = ("sofa", "survival", "map")
 ERR_MODES = ("uniform", "omit", "decimal")
 EVENT_NAMES = ("secondary_infection", "haemorrhage", "atrial_fibrillation", "aspiration")
 DRIFT_CONCEPTS = ("resistant_strain", "frail_cohort", "1", "2.1", "3.2")
-DRIFT_CLOCKS = ("global", "episode")
+DRIFT_CLOCKS = ("admission", "global", "episode")
 MISSING_MODES = ("schedule", "mcar", "mnar")
 
 #: Charted (maskable) features, in the order of the 6-bit mask block and of observation indices 0-5.
@@ -109,20 +109,29 @@ class AdverseEvents(_Block):
 class Drift(_Block):
     """Type 2.2, population or pathogen drift: concept 2 is active at clock value t when
 
-    ``sudden``: t >= ``threshold``; ``cyclic``: floor(t / ``threshold``) is odd. The ``global`` clock counts
-    steps across episodes (restarted on construction, on ``reset(seed=...)`` and by
-    ``options={"global_step": n}``); the ``episode`` clock restarts at every reset. ``switch="T-1"``
-    reproduces the original STORI release's off-by-one for ``sudden``. ``concept`` is what
-    concept 2 is: ``resistant_strain`` (EC50 x2, capillary leak x1.5, antibiotic kill x0.5, for every
-    step in concept 2), ``frail_cohort`` (patients admitted in concept 2 are older and more comorbid:
-    needs the global clock) or a STORI type ``"1"``, ``"2.1"``, ``"3.2"`` whose block is switched on in
-    concept 2 (the config's block if given, else its defaults).
+    ``sudden``: t >= ``threshold``; ``cyclic``: floor(t / ``threshold``) is odd. Clocks (see
+    docs/medical.md, "The drift clock", for why the default counts admissions):
+
+    * ``admission`` (default): the patient's place on an admission calendar derived from the seed:
+      ``reset(seed=s)`` admits patient s, each unseeded reset the next one (s + 1, s + 2, ...);
+      ``options={"admission": n}`` places the patient at n. A patient's concept is fixed for the
+      whole stay, the same seed always gives the same patient in the same concept, and a harness that
+      seeds every episode (seeds 0, 1, 2, ...) walks through the calendar.
+    * ``global``: environment steps since construction or the last seeded reset (set with
+      ``options={"global_step": n}``); it never reaches T when every episode is seeded.
+    * ``episode``: steps since the last reset, as STORI's counter (e.g. night shifts within a stay).
+
+    ``switch="T-1"`` reproduces the original STORI release's off-by-one for ``sudden``. ``concept`` is
+    what concept 2 is: ``resistant_strain`` (EC50 x2, capillary leak x1.5, antibiotic kill x0.5),
+    ``frail_cohort`` (patients admitted in concept 2 are older and more comorbid: needs a clock that
+    runs across admissions) or a STORI type ``"1"``, ``"2.1"``, ``"3.2"`` whose block is switched on
+    in concept 2 (the config's block if given, else its defaults).
     """
 
     concept: str = "resistant_strain"
     temporal_mode: str = "sudden"
-    threshold: int = 9000
-    clock: str = "global"
+    threshold: int = 500
+    clock: str = "admission"
     switch: str = "T"
     _path = "drift"
 
@@ -136,9 +145,10 @@ class Drift(_Block):
         self._set("threshold", check_positive_int(f"{p}.threshold", self.threshold))
         self._set("clock", check_choice(f"{p}.clock", self.clock, DRIFT_CLOCKS))
         self._set("switch", check_choice(f"{p}.switch", self.switch, SWITCHES))
-        if self.concept == "frail_cohort" and self.clock != "global":
-            raise field_error(f"{p}.clock", self.clock, "'global' with concept 'frail_cohort' (a cohort changes between "
-                        "admissions; on the episode clock every admission is in concept 1)")
+        if self.concept == "frail_cohort" and self.clock == "episode":
+            raise field_error(f"{p}.clock", self.clock, "'admission' or 'global' with concept 'frail_cohort' (a "
+                              "cohort changes between admissions; on the episode clock every admission is in "
+                              "concept 1)")
 
 
 @dataclass(frozen=True)
@@ -271,14 +281,62 @@ class MedSepsisParams(_Block):
         p = self._path
         for f in fields(self):
             value = getattr(self, f.name)
+            lo, hi, lo_open = _PARAM_BOUNDS[f.name]
             if isinstance(f.default, tuple):
                 if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or len(value) != len(f.default):
                     raise field_error(f"{p}.{f.name}", value, f"{len(f.default)} finite numbers")
-                self._set(f.name, tuple(check_number(f"{p}.{f.name}", v) for v in value))
+                value = tuple(check_number(f"{p}.{f.name}", v, lo, hi, lo_open=lo_open) for v in value)
+                if f.name in _RANGE_FIELDS and value[0] > value[1]:
+                    raise field_error(f"{p}.{f.name}", value, f"(low, high) with low <= high inside [{lo}, {hi}]")
+                self._set(f.name, value)
             else:
-                self._set(f.name, check_number(f"{p}.{f.name}", value))
+                self._set(f.name, check_number(f"{p}.{f.name}", value, lo, hi, lo_open=lo_open))
         for name in ("p_heart_failure", "p_ckd", "rho", "frail_p_comorbid"):
             check_probability(f"{p}.{name}", getattr(self, name))
+        for name, value in (("age_low", self.age_low), ("frail_age_low", self.frail_age_low)):
+            if value > self.age_high:
+                raise field_error(f"{p}.{name}", value, f"an age <= age_high ({self.age_high})")
+        if self.spo2_lin + self.spo2_quad <= 0.0:
+            raise field_error(f"{p}.spo2_lin", self.spo2_lin, "spo2_lin + spo2_quad > 0 (SpO2 must fall with lung "
+                              "injury, or the charted SOFA cannot read lung injury from it)")
+
+
+# Allowed range of every MedSepsisParams field: (low, high, low excluded). Spreads are >= 0, rates and
+# multipliers finite and bounded so that no exp() or Euler sub-step overflows; denominators are > 0
+# (EC50 + dose with dose 0, lactate clearance, the preload sigmoid's scale, creatinine's time constant,
+# which must also be resolved by the 15-min sub-step).
+_RATE = (0.0, 10.0, False)
+_SPREAD = (0.0, 100.0, False)
+_PARAM_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "weight_mean": (40.0, 160.0, False), "weight_sd": _SPREAD, "age_low": (0.0, 120.0, False),
+    "age_high": (0.0, 120.0, False), "map0_mean": (20.0, 160.0, False), "map0_sd": _SPREAD,
+    "hr0_mean": (30.0, 220.0, False), "hr0_sd": _SPREAD, "p_heart_failure": (0.0, 1.0, False),
+    "p_ckd": (0.0, 1.0, False), "burden0": (0.0, 1.0, False), "volume0": (-4.0, 6.0, False),
+    "tone0": (0.3, 1.2, False), "kidney_drop0": (0.0, 1.0, False), "ckd_k0": (0.0, 1.0, False),
+    "lung0": (0.0, 1.0, False), "burn_in_hours": (0.0, 72.0, False),
+    "r_g": _RATE, "r_abx": _RATE, "k_leak": _RATE, "rho": (0.0, 1.0, False), "kappa": _RATE, "tau": _RATE,
+    "k_cl": (0.0, 10.0, True), "r_k": _RATE, "ec50": (0.0, 10.0, True), "emax": _RATE, "theta_cv": (0.0, 10.0, False),
+    "preload_mid": (-10.0, 10.0, False), "preload_scale": (0.1, 100.0, False), "hf_volume": (-4.0, 6.0, False),
+    "hf_slope": _RATE, "hf_lung_factor": (0.0, 100.0, False), "p_hypoperfusion": _RATE, "p_burden": _RATE,
+    "p_vaso": _RATE, "vaso_toxic": (0.0, VASO_MAX, False), "insensible": _RATE, "u_k": _RATE,
+    "k_kidney_injury": (0.0, 1.0, False), "cr_base": (0.0, 15.0, False), "cr_hours": (0.25, 1000.0, False),
+    "a_burden": _RATE, "a_fluid": _RATE, "fluid_knee": (-5.0, 20.0, False), "r_lung": _RATE,
+    "spo2_top": (50.0, 100.0, False), "spo2_lin": _SPREAD, "spo2_quad": _SPREAD, "h_burden": (0.0, 200.0, False),
+    "h_map": _RATE, "h_dose": (0.0, 200.0, False), "process_sd": (0.0, 10.0, False),
+    "measurement_sd": (0.0, 10.0, False), "beta0": (-50.0, 50.0, False), "beta_sofa": (-10.0, 10.0, False),
+    "beta_lactate": (-10.0, 10.0, False), "beta_map50": (-10.0, 10.0, False), "beta_age": (-10.0, 10.0, False),
+    "discharge_burden": (0.0, 1.0, False), "discharge_map": (20.0, 160.0, False),
+    "discharge_lactate": (0.0, 25.0, False), "discharge_hours": (0.0, 72.0, False),
+    "infection_jump": (0.0, 1.0, False), "haemorrhage_litres": (0.0, 10.0, False), "af_map": (-100.0, 100.0, False),
+    "af_hr": (-100.0, 200.0, False), "af_hours": (0.0, 72.0, False), "aspiration_jump": (0.0, 1.0, False),
+    "resistant_ec50": (0.0, 100.0, True), "resistant_leak": (0.0, 100.0, False),
+    "resistant_abx": (0.0, 100.0, False), "frail_age_low": (0.0, 120.0, False),
+    "frail_p_comorbid": (0.0, 1.0, False),
+}
+#: (low, high) pairs of MedSepsisParams: reversed ranges are rejected.
+_RANGE_FIELDS = ("burden0", "volume0", "tone0", "kidney_drop0", "ckd_k0", "lung0")
+#: Upper bounds of the noise scales: beyond them every chart is clipped noise (and exp() could overflow).
+MAX_NOISE_SCALE = 10.0
 
 
 @dataclass(frozen=True)
@@ -324,8 +382,8 @@ class MedSepsisConfig(_Block):
             check_choice("cost_weights", name, COST_NAMES)
             check_number(f"cost_weights.{name}", w, 0.0)
         self._set("cost_weights", {n: float(self.cost_weights.get(n, 1.0)) for n in COST_NAMES})
-        self._set("noise_scale", check_number("noise_scale", self.noise_scale, 0.0))
-        self._set("process_noise", check_number("process_noise", self.process_noise, 0.0))
+        self._set("noise_scale", check_number("noise_scale", self.noise_scale, 0.0, MAX_NOISE_SCALE))
+        self._set("process_noise", check_number("process_noise", self.process_noise, 0.0, MAX_NOISE_SCALE))
         self._set("death_penalty", check_number("death_penalty", self.death_penalty, 0.0))
         if not isinstance(self.expose_latent, bool):
             raise field_error("expose_latent", self.expose_latent, "True or False")

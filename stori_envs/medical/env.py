@@ -31,6 +31,7 @@ from stori_envs.medical.physiology import (
     VASO_EPS,
     Patient,
     State,
+    charted_sofa,
     heart_rate,
     integrate,
     mean_arterial_pressure,
@@ -39,13 +40,17 @@ from stori_envs.medical.physiology import (
     spo2,
 )
 from stori_envs.medical.taxonomy import (
-    AdverseEventsKnob,
-    DosingErrors,
-    DriftSchedule,
-    MissingCharts,
-    apply_events,
+    ClockedDrift,
+    FrailCohort,
+    ResistantStrain,
+    adverse_events,
+    charted_mask,
+    concept_components,
+    config_fields,
+    dosing_errors,
+    missing_charts,
 )
-from stori_envs.taxonomy.record import stori_record
+from stori_envs.taxonomy.components import Component, action_check, overrides, write_info
 from stori_envs.taxonomy.seeding import make_stream
 
 logger = logging.getLogger(__name__)
@@ -60,21 +65,33 @@ class EpisodeSeeder:
 
     ``first_reset`` honours only the first seed (later seeded resets count as unseeded). Before any
     seed, the base seed is fresh OS entropy.
+
+    ``admission`` is the patient's place on the drift's admission calendar: s + k for episode k of
+    base seed s, k alone while the base seed is OS entropy (docs/medical.md, "The drift clock").
     """
 
     def __init__(self, policy: str = "gymnasium") -> None:
         self.policy = policy
         self.entropy: int | None = None
         self.episode = 0
+        self.first_admission = 0
 
     def reset(self, seed: int | None) -> np.random.SeedSequence:
         if seed is not None and not (self.policy == "first_reset" and self.entropy is not None):
-            self.entropy, self.episode = int(seed), 0
+            self.entropy, self.episode, self.first_admission = int(seed), 0, int(seed)
         elif self.entropy is None:
-            self.entropy, self.episode = int(np.random.SeedSequence().entropy), 0
+            self.entropy, self.episode, self.first_admission = int(np.random.SeedSequence().entropy), 0, 0
         else:
             self.episode += 1
         return np.random.SeedSequence(self.entropy, spawn_key=(self.episode,))
+
+    @property
+    def admission(self) -> int:
+        return self.first_admission + self.episode
+
+    @admission.setter
+    def admission(self, value: int) -> None:
+        self.first_admission = value - self.episode
 
     @property
     def restarted(self) -> bool:
@@ -92,9 +109,10 @@ def clinician_cost_limit(config: MedSepsisConfig) -> float | None:
 class MedSepsisEnv(gym.Env):
     """The MedSepsis simulator. Build with ``gym.make("stori/MedSepsis-v0", **config_fields)``.
 
-    Keyword arguments: ``config`` (a :class:`MedSepsisConfig` or dict), ``preset`` (``"ogsrl_sepsis"``,
-    ``"ogsrl_hypotension"``) and any :class:`MedSepsisConfig` field as an override, e.g.
-    ``reward_mode="survival"``, ``dosing_error={"p_err": 0.1}``, ``missing={"mode": "mcar"}``.
+    Keyword arguments: ``config`` (a :class:`MedSepsisConfig` or dict), ``profile`` (a STORI profile in
+    any form, or a taxonomy preset name such as ``"T3.2"``: see :func:`stori_envs.medical.taxonomy.config_fields`),
+    ``preset`` (``"ogsrl_sepsis"``, ``"ogsrl_hypotension"``) and any :class:`MedSepsisConfig` field as an
+    override, e.g. ``reward_mode="survival"``, ``missing={"spo2_dropout": 0.1}``.
 
     Observation (float32): MAP, HR, SpO2, lactate, urine (mL/kg/h over the last step), creatinine,
     cumulative fluid balance, charted SOFA, age, weight, hours in ICU, previous chosen action (2),
@@ -104,11 +122,11 @@ class MedSepsisEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, config: MedSepsisConfig | dict | None = None, *, preset: str | None = None,
+    def __init__(self, config: MedSepsisConfig | dict | None = None, *, profile: Any = None, preset: str | None = None,
                  render_mode: str | None = None, **overrides: Any) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode: got {render_mode!r}; allowed: None (MedSepsis has no renderer)")
-        self.config = c = MedSepsisConfig.make(config, preset=preset, **overrides)
+        self.config = c = MedSepsisConfig.make(config, preset=preset, **config_fields(profile, overrides))
         self.params = c.params
         self.render_mode = None
         low, high = c.observation_bounds()
@@ -123,18 +141,9 @@ class MedSepsisEnv(gym.Env):
         self._n_sub = int(round(c.dt_hours / SUBSTEP_HOURS))
         self._lo, self._hi = self._low.tolist(), self._high.tolist()
 
-        # One knob per configured type; the one drift switches starts off (concept 1).
-        self._drift = DriftSchedule(c.drift) if c.drift is not None else None
-        switched = c.drift.concept if c.drift is not None else None
-        one, two_one, three_two = c.block("1"), c.block("2.1"), c.block("3.2")
-        self._dosing = DosingErrors(one, self.action_space, switched != "1") if one else None
-        self._events = AdverseEventsKnob(two_one, c.dt_hours, switched != "2.1") if two_one else None
-        self._missing = MissingCharts(three_two, switched != "3.2") if three_two else None
-        self._switched = {"1": self._dosing, "2.1": self._events, "3.2": self._missing}.get(switched)
-        self.stori_type = self._type_id()
-
+        self._build_components(c)
         self._seeder = EpisodeSeeder(c.seed_policy)
-        self._clock = 0  # drift's global clock
+        self._clock = 0  # drift's global clock: steps since construction or the last seeded reset
         self._patient: Patient | None = None
         self._resistant: Patient | None = None
         self._state: State | None = None
@@ -147,66 +156,113 @@ class MedSepsisEnv(gym.Env):
         """The drift's global clock: steps since construction, the last seeded reset or ``options["global_step"]``."""
         return self._clock
 
-    def _type_id(self) -> str:
-        if self.config.drift is not None:
-            return "2.2"
-        on = [t for t, k in (("1", self._dosing), ("2.1", self._events), ("3.2", self._missing)) if k is not None]
-        return "+".join(on) if on else "3.1"
+    @property
+    def admission(self) -> int:
+        """The drift's admission clock: the current patient's place on the admission calendar (s + k for
+        the k-th episode after ``reset(seed=s)``, or ``options["admission"]``)."""
+        return self._seeder.admission
+
+    def _build_components(self, c: MedSepsisConfig) -> None:
+        """One shared component per configured knob; the drift is handed the secondaries it switches.
+
+        ``self.components`` are the top-level components whose hooks the step calls (a drift forwards
+        them to its secondaries); the per-type attributes let the step read what each knob did.
+        """
+        switched = c.drift.concept if c.drift is not None else None
+        one, two_one, three_two = c.block("1"), c.block("2.1"), c.block("3.2")
+        self._dosing = dosing_errors(one, self.action_space, switched != "1") if one else None
+        self._events = adverse_events(two_one, c.dt_hours, self.params, switched != "2.1") if two_one else None
+        self._chart_parts = missing_charts(three_two, switched != "3.2") if three_two else []
+        self._has_mask = three_two is not None  # the 6-bit mask block is part of the space whenever 3.2 can be on
+        by_type: dict[str | None, list[Component]] = {"1": [self._dosing] if self._dosing else [],
+                                                      "2.1": [self._events] if self._events else [],
+                                                      "3.2": list(self._chart_parts)}
+        secondaries = by_type.pop(switched, None) or (concept_components(c.drift) if c.drift is not None else [])
+        top: list[Component] = [k for knobs in by_type.values() for k in knobs]
+        self._drift: ClockedDrift | None = None
+        if c.drift is not None:
+            clock = {"admission": lambda: self._seeder.admission, "global": lambda: self._clock,
+                     "episode": lambda: self._t}[c.drift.clock]
+            self._drift = ClockedDrift(secondaries, c.drift.threshold, c.drift.temporal_mode, switch=c.drift.switch,
+                                       clock=clock)
+            top.append(self._drift)
+        self.components: tuple[Component, ...] = tuple(top)
+        concepts = secondaries if c.drift is not None else []
+        self._resistant_concept = next((k for k in concepts if isinstance(k, ResistantStrain)), None)
+        self._frail_concept = next((k for k in concepts if isinstance(k, FrailCohort)), None)
+        # The agent's action is checked at every step, before any replacement: by the type 1 component when
+        # there is one (replaced or not, switched on or not), else here.
+        self._check = None if self._dosing is not None else action_check(self.action_space)
+        self._begin = tuple(k.begin_step for k in top if overrides(k, "begin_step"))
+        self._before = tuple(k.before_action for k in top if overrides(k, "before_action"))
+        if c.drift is not None:
+            self.stori_type = "2.2"
+        else:
+            on = [t for t, knobs in (("1", self._dosing), ("2.1", self._events), ("3.2", self._chart_parts)) if knobs]
+            self.stori_type = "+".join(on) if on else "3.1"
 
     # -- Gymnasium API -----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         options = dict(options or {})
-        global_step = options.pop("global_step", None)
+        global_step = _clock_option(options, "global_step")
+        admission = _clock_option(options, "admission")
         if options:
-            raise ValueError(f"options: got keys {sorted(options)!r}; allowed: 'global_step'")
+            raise ValueError(f"options: got keys {sorted(options)!r}; allowed: 'admission', 'global_step'")
         c = self.config
         seq = self._seeder.reset(seed)
         if self._seeder.restarted:
             self._clock = 0
         if global_step is not None:
-            if isinstance(global_step, bool) or not isinstance(global_step, (int, np.integer)) or global_step < 0:
-                raise ValueError(f"options['global_step']: got {global_step!r}; allowed: an integer >= 0")
-            self._clock = int(global_step)
+            self._clock = global_step
+        if admission is not None:
+            self._seeder.admission = admission
         self._rng_dynamics = make_stream(seq, "dynamics")
         self._rng_measurement = make_stream(seq, "measurement")
         self._rng_outcome = make_stream(seq, "outcome")
-        for knob in (self._dosing, self._events, self._missing):
-            if knob is not None:
-                knob.reseed(seq)
+        for component in self.components:  # every knob's stream from this episode's seed sequence
+            component.reseed(seq)
 
         self._t = 0
-        concept = self._concept()
-        frail = concept == 2 and c.drift.concept == "frail_cohort"
+        concept = self._drift.refresh() if self._drift is not None else 1  # the cohort decides the patient
+        frail = self._frail_concept is not None and self._frail_concept.enabled
         self._patient, self._state = sample_patient(make_stream(seq, "patient"), self.params, frail=frail,
                                                     process_noise=c.process_noise, urine_window_hours=c.dt_hours)
         self._resistant = self._patient.resistant(self.params)
+        for component in self.components:
+            component.on_reset(self._state)  # adverse events act on the hidden state
         self._stable_hours = 0.0
         self._charted = list(calibrated.ADMISSION_MEDIANS)
         self._done = False
         obs, true_obs, sofa, mask = self._observe(self._patient, 0.0, np.asarray(_NO_ACTION))
-        info = {"patient_id": self._patient.patient_id, "concept": concept, "sofa": sofa, "obs_mask": mask}
+        info = {"patient_id": self._patient.patient_id, "concept": concept, "sofa": sofa, "obs_mask": mask,
+                "admission": self._seeder.admission}
         if c.expose_latent:
             info["latent"] = self._latent()
-        rec = stori_record(info, self.stori_type)
-        rec["concept"] = concept
-        rec["observation_altered"] = not mask.all()
+        write_info(info, self.stori_type, None, self.components, concept=concept,
+                   observation_altered=not mask.all())
         return obs, info
 
     def step(self, action):
         if self._done:
             raise gym.error.ResetNeeded("step: called after the episode ended (or before reset); call reset() first")
         c = self.config
-        chosen = self._check_action(action)
-        concept = self._concept()
-        executed, replaced = self._dosing.apply(chosen) if self._dosing is not None else (chosen, False)
+        if self._check is not None:
+            self._check(action)
+        for begin in self._begin:  # type 1 validates the action here; the drift moves to this step's concept
+            begin(action)
+        chosen = np.asarray(action, dtype=np.float64).reshape(2)
+        executed = chosen
+        for before in self._before:  # dosing errors replace the dose; adverse events act on the state
+            executed = before(executed)
+        executed = np.asarray(executed, dtype=np.float64)
+        replaced = self._dosing is not None and self._dosing.replaced > 0
+        events = self._events.event.fired if self._events is not None and self._events.fired else []
+        concept = self._drift.concept if self._drift is not None else 1
         dose = (executed[1] + 1.0) * 0.5 * VASO_MAX
         fluid_l_per_h = (executed[0] + 1.0) * 0.5 * c.fluid_max_ml / 1000.0 / c.dt_hours
-        events = self._events.draw() if self._events is not None else []
         state = self._state
-        if events:
-            apply_events(state, events, self.params)
-        resistant = concept == 2 and c.drift.concept == "resistant_strain"
+        resistant = self._resistant_concept is not None and self._resistant_concept.enabled
         patient = self._resistant if resistant else self._patient
         noise = self._rng_dynamics.standard_normal(self._n_sub * N_LATENT).tolist()
         offset = self.params.af_map if state.af_hours > 0.0 else 0.0
@@ -255,35 +311,17 @@ class MedSepsisEnv(gym.Env):
             "outcome": "death" if dead else ("discharge" if discharged else None),
             "patient_id": self._patient.patient_id,
             "concept": concept,
+            "admission": self._seeder.admission,
             "obs_mask": mask,
         }
         if c.expose_latent:
             info["latent"] = self._latent()
-        rec = stori_record(info, self.stori_type, chosen.astype(np.float32))
-        rec.update(concept=concept, executed_action=executed32.copy(), action_replaced=replaced, event=bool(events),
+        write_info(info, self.stori_type, chosen.astype(np.float32), self.components, concept=concept,
+                   executed_action=executed32.copy(), action_replaced=replaced, event=bool(events),
                    observation_altered=not mask.all())
         return obs, float(reward), terminated, truncated, info
 
     # -- internals ---------------------------------------------------------------------------------
-    def _check_action(self, action) -> np.ndarray:
-        try:
-            a = np.asarray(action, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            a = None
-        if a is None or a.shape != (2,) or not np.isfinite(a).all():
-            raise ValueError(f"action: got {action!r}; allowed: 2 finite numbers (fluid, vasopressor), "
-                             "clipped to [-1, 1]")
-        return np.clip(a, -1.0, 1.0)
-
-    def _concept(self) -> int:
-        """The concept of the coming step (1 without drift); switches the drifting knob to match."""
-        if self._drift is None:
-            return 1
-        concept = self._drift.concept(self._clock if self._drift.block.clock == "global" else self._t)
-        if self._switched is not None:
-            self._switched.enabled = concept == 2
-        return concept
-
     def _observe(self, patient: Patient, dose: float, chosen: np.ndarray):
         """(observation, true observation, true SOFA, mask) of the current state after a step with ``dose``.
 
@@ -308,26 +346,40 @@ class MedSepsisEnv(gym.Env):
         ns = c.noise_scale
         sd = p.measurement_sd
         exp = math.exp  # additive noise on vitals, multiplicative (log-normal) on labs and urine
+        # The exponents are capped at +-50: far beyond the bounds the charts are clipped to, never an overflow.
         measured = [true[0] + ns * sd[0] * z[0], true[1] + ns * sd[1] * z[1], true[2] + ns * sd[2] * z[2],
-                    true[3] * exp(ns * sd[3] * z[3]), true[4] * exp(ns * sd[4] * z[4]),
-                    true[5] * exp(ns * sd[5] * z[5])]
+                    true[3] * exp(max(-50.0, min(50.0, ns * sd[3] * z[3]))),
+                    true[4] * exp(max(-50.0, min(50.0, ns * sd[4] * z[4]))),
+                    true[5] * exp(max(-50.0, min(50.0, ns * sd[5] * z[5])))]
         measured = [min(max(v, lo[i]), hi[i]) for i, v in enumerate(measured)]
-        if self._missing is not None:
-            seen = self._missing.measured(self._t, sofa)
+        seen = charted_mask(self._chart_parts, self._t, sofa) if self._chart_parts else None
+        if seen is not None:  # a hidden feature keeps its last charted value (the median before the first)
             charted = self._charted
             for i in range(_N_MEASURED):
                 if seen[i]:
                     charted[i] = measured[i]
             measured = list(charted)
-            mask = np.asarray(seen, dtype=np.float32)
+            mask = seen.astype(np.float32)
         else:
+            if self._chart_parts:
+                self._charted = list(measured)
             mask = np.ones(_N_MEASURED, dtype=np.float32)
         chart_dose = (float(chosen[1]) + 1.0) * 0.5 * VASO_MAX
         rounded = np.asarray(measured, dtype=np.float32).tolist()
-        common[1] = sofa_score(rounded[0], chart_dose, rounded[5], rounded[4], patient.weight, st.lung, st.b)
-        values = measured + common + (mask.tolist() if self._missing is not None else [])
+        # The charted SOFA reads only the chart (charted vitals and labs, the chosen dose): no hidden state.
+        common[1] = charted_sofa(p, rounded[0], rounded[1], rounded[2], rounded[5], rounded[4],
+                                 float(np.float32(patient.weight)), chart_dose)
+        values = measured + common + (mask.tolist() if self._has_mask else [])
         obs = np.clip(np.asarray(values, dtype=np.float32), self._low, self._high)
         return obs, true_obs, sofa, mask
 
     def _latent(self) -> dict[str, Any]:
         return {"state": self._state.to_dict(), "patient": self._patient.to_dict()}
+
+
+def _clock_option(options: dict[str, Any], key: str) -> int | None:
+    """Pop ``options[key]`` (a drift clock value: an integer >= 0) or return None."""
+    value = options.pop(key, None)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+        raise ValueError(f"options[{key!r}]: got {value!r}; allowed: an integer >= 0")
+    return None if value is None else int(value)

@@ -278,3 +278,38 @@ def sofa_score(map_: float, dose: float, creatinine: float, urine: float, weight
     pf = 470.0 - 400.0 * lung
     resp = 4 if pf < 100.0 else 3 if pf < 200.0 else 2 if pf < 300.0 else 1 if pf < 400.0 else 0
     return cardio + renal + resp + int(12.0 * burden + 0.5)
+
+
+def lung_from_spo2(params: MedSepsisParams, saturation: float) -> float:
+    """The lung injury that :func:`spo2` maps to ``saturation`` (its inverse, clipped to [0, 1])."""
+    drop = params.spo2_top - saturation
+    if drop <= 0.0:
+        return 0.0
+    a, b = params.spo2_quad, params.spo2_lin
+    lung = drop / b if a == 0.0 else (math.sqrt(b * b + 4.0 * a * drop) - b) / (2.0 * a)
+    return 1.0 if lung > 1.0 else lung
+
+
+def burden_from_heart_rate(params: MedSepsisParams, hr: float, map_: float, dose: float) -> float:
+    """The infection burden that explains a heart rate at the population's median HR0 (clipped to [0, 1]).
+
+    Inverts :func:`heart_rate` without atrial fibrillation: B = (HR - HR0 - h_M (65 - MAP)+ - h_d d) / h_B.
+    """
+    if params.h_burden == 0.0:
+        return 0.0
+    b = (hr - params.hr0_mean - params.h_map * max(65.0 - map_, 0.0) - params.h_dose * dose) / params.h_burden
+    return 0.0 if b < 0.0 else (1.0 if b > 1.0 else b)
+
+
+def charted_sofa(params: MedSepsisParams, map_: float, hr: float, saturation: float, creatinine: float, urine: float,
+                 weight: float, dose: float) -> int:
+    """The SOFA a clinician computes from the chart: :func:`sofa_score` of charted values only.
+
+    Cardiovascular and renal read the charted MAP, creatinine and urine and the *chosen* dose;
+    the respiratory subscore reads lung injury off the charted SpO2 (:func:`lung_from_spo2`) and the
+    systemic one the burden off the charted heart rate (:func:`burden_from_heart_rate`). So the
+    charted SOFA carries no hidden state: it is noisy when the vitals are, and it stays put while a
+    missing value is carried forward.
+    """
+    return sofa_score(map_, dose, creatinine, urine, weight, lung_from_spo2(params, saturation),
+                      burden_from_heart_rate(params, hr, map_, dose))

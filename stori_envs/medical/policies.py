@@ -36,8 +36,8 @@ from stori_envs.medical.config import (
     VASO_MAX,
     _Block,
 )
-from stori_envs.taxonomy.validation import check_choice, check_number, check_positive_int, check_probability
 from stori_envs.taxonomy.seeding import make_stream
+from stori_envs.taxonomy.validation import check_choice, check_number, check_positive_int, check_probability
 
 TIERS = ("expert", "clinician", "random", "mixed", "unsafe")
 LAB_USES = ("locf", "ignore_missing")
@@ -89,7 +89,9 @@ class ClinicianConfig(_Block):
         self._set("lab_use", check_choice(f"{p}.lab_use", self.lab_use, LAB_USES))
         if not isinstance(self.lactate_guided, bool):
             raise ValueError(f"{p}.lactate_guided: got {self.lactate_guided!r}; allowed: True or False")
-        for name in ("dose_noise", "map_band", "initial_ml_per_kg", "bolus_ml", "maintenance_ml_per_kg_h",
+        # A log-normal sigma above 5 spreads a dose over 10 orders of magnitude (and exp() could overflow).
+        self._set("dose_noise", check_number(f"{p}.dose_noise", self.dose_noise, 0.0, 5.0))
+        for name in ("map_band", "initial_ml_per_kg", "bolus_ml", "maintenance_ml_per_kg_h",
                      "vaso_after_ml", "titration", "spo2_gate"):
             self._set(name, check_number(f"{p}.{name}", getattr(self, name), 0.0))
         self._set("fluid_bias", check_number(f"{p}.fluid_bias", self.fluid_bias, 0.0, lo_open=True))

@@ -1,21 +1,35 @@
-"""The STORI taxonomy inside ``MedSepsis``: one small component per stochastic knob.
+"""The STORI taxonomy inside ``MedSepsis``: the shared components, hosted by the simulator's step.
 
-Each component draws only from its own named stream (``action_error``, ``events``, ``missing``;
-see :func:`stori_envs.taxonomy.seeding.make_stream`) and always the same number of variates per
-step, whether it is enabled or not and whatever the patient's state. Hence enabling one knob, or
-switching it on and off under concept drift, never shifts the draws of any other stream, and a knob
-at probability 0 leaves the base trajectory unchanged bit for bit.
+Every knob is a component of :mod:`stori_envs.taxonomy.components` (one implementation per type for
+every family), with MedSepsis's knowledge handed to it as data:
 
-They live inside the environment rather than in wrappers because they need what a wrapper cannot
-see without leaking it: the chosen dose stays in the observation when type 1 changes the executed
-one, adverse events act on the hidden physiology, and missing labs depend on the true SOFA.
+* type 1, dosing errors: :class:`~stori_envs.taxonomy.components.ActionReplacement` on the dose box.
+  ``err_mode="uniform"`` is its own uniform sampler (STORI semantics); ``omit``/``decimal`` hand it a
+  sampler that makes a pump error of the chosen dose (:class:`PumpErrors`);
+* type 2.1, adverse events: :class:`~stori_envs.taxonomy.components.Events` around :class:`AdverseEvents`,
+  a :class:`~stori_envs.taxonomy.components.RandomEvent` that acts on the hidden physiology (its target);
+* type 3.2, missing charts: :class:`~stori_envs.taxonomy.components.Dropout` (MCAR labs, SpO2 probe) and
+  :class:`~stori_envs.taxonomy.components.Mask` (blackout) over the six charted features, which the host
+  asks which features are hidden (``hidden()``) and then carries the last value forward; the
+  MedSepsis-only lab rules (``schedule``, ``mnar``) are components too (:class:`LabSchedule`, :class:`LabsMNAR`);
+* type 2.2, drift: :class:`~stori_envs.taxonomy.components.Drift` handed its secondaries (above, or the
+  physiology concepts :class:`ResistantStrain` and :class:`FrailCohort`), on MedSepsis's clocks
+  (:class:`ClockedDrift`).
 
-:func:`profile_overrides` translates a generic :class:`~stori_envs.taxonomy.profile.Profile` into
-``MedSepsisConfig`` blocks, so ``stori_envs.make("MedSepsis-v0", profile)`` works like on any family.
+Each component draws only from its own stream, re-derived at every reset from the episode's seed
+sequence; a disabled one draws nothing, so enabling a knob never shifts another knob's draws and a
+knob at probability 0 leaves the base trajectory unchanged bit for bit. They live inside the
+environment rather than in wrappers because they need what a wrapper cannot see without leaking it:
+the chosen dose stays in the observation when type 1 changes the executed one, adverse events act on
+the hidden physiology, and MNAR labs depend on the true SOFA.
+
+:func:`config_fields` translates a STORI profile (or a preset name) into ``MedSepsisConfig`` fields, so
+``stori_envs.make("MedSepsis-v0", profile)`` works like on any family.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,72 +38,87 @@ from gymnasium import spaces
 from stori_envs.medical.config import (
     EVENT_NAMES,
     MEASURED,
-    AdverseEvents,
     DosingError,
-    Drift,
     MedSepsisParams,
     Missingness,
 )
+from stori_envs.medical.config import (
+    AdverseEvents as AdverseEventsBlock,
+)
+from stori_envs.medical.config import (
+    Drift as DriftBlock,
+)
 from stori_envs.medical.physiology import State
-from stori_envs.taxonomy.action import action_sampler
-from stori_envs.taxonomy.drift import concept_two_active
-from stori_envs.taxonomy.profile import Profile
-from stori_envs.taxonomy.seeding import make_stream
+from stori_envs.medical.presets import TAXONOMY_PRESETS, preset_name
+from stori_envs.taxonomy.components import (
+    ActionReplacement,
+    Component,
+    Drift,
+    Dropout,
+    Events,
+    Mask,
+    RandomEvent,
+    concept_two_active,
+)
+from stori_envs.taxonomy.profile import Profile, as_profile
 
-class Knob:
-    """A stochastic knob with its own stream (re-derived for every episode) and an on/off switch."""
-
-    stream = ""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self.rng: np.random.Generator | None = None
-
-    def reseed(self, episode_seed: np.random.SeedSequence) -> None:
-        self.rng = make_stream(episode_seed, self.stream)
+#: The six charted (maskable) features as a space: what the 3.2 components see.
+CHART_SPACE = spaces.Box(0.0, np.inf, (len(MEASURED),), dtype=np.float32)
+_LABS = (MEASURED.index("lactate"), MEASURED.index("creatinine"))
+_SPO2 = MEASURED.index("spo2")
 
 
-class DosingErrors(Knob):
-    """Type 1: w.p. ``p_err`` the executed dose differs from the chosen one (draws 4 uniforms per step)."""
+# -- type 1 ---------------------------------------------------------------------------------------------
+class PumpErrors(ActionReplacement):
+    """Type 1 with a pump error instead of a uniform dose: ``omit`` zeroes one random pump, ``decimal``
+    multiplies its dose by ten (clipped). The replacement is a sampler of the chosen action (data);
+    coin, validation and reporting are :class:`ActionReplacement`'s."""
 
-    stream = "action_error"
+    def __init__(self, action_space: spaces.Box, block: DosingError, **kwargs: Any) -> None:
+        super().__init__(action_space, block.p_err, **kwargs)
+        self.err_mode = block.err_mode
+        self._chosen: np.ndarray | None = None
+        self.sample = self._pump_error
 
-    def __init__(self, block: DosingError, action_space: spaces.Box, enabled: bool = True) -> None:
-        super().__init__(enabled)
-        self.block = block
-        self._uniform = action_sampler(action_space)
+    def begin_step(self, action: Any) -> None:
+        super().begin_step(action)
+        self._chosen = np.asarray(action, dtype=np.float64)
 
-    def apply(self, chosen: np.ndarray) -> tuple[np.ndarray, bool]:
-        """(executed normalised action, whether an error occurred) for a chosen action in [-1, 1]^2."""
-        coin, channel = self.rng.random(2).tolist()
-        replacement = self._uniform(self.rng).astype(np.float64)
-        if not (self.enabled and coin < self.block.p_err):
-            return chosen, False
-        if self.block.err_mode == "uniform":
-            return replacement, True
-        executed = chosen.copy()
-        i = int(channel < 0.5)  # 1: vasopressor pump, 0: fluid pump
+    def _pump_error(self, rng: np.random.Generator) -> np.ndarray:
+        executed = self._chosen.copy()
+        i = int(rng.random() < 0.5)  # 1: vasopressor pump, 0: fluid pump
         dose = (executed[i] + 1.0) * 0.5
-        dose = 0.0 if self.block.err_mode == "omit" else min(1.0, 10.0 * dose)
+        dose = 0.0 if self.err_mode == "omit" else min(1.0, 10.0 * dose)
         executed[i] = 2.0 * dose - 1.0
-        return executed, True
+        return executed
 
 
-class AdverseEventsKnob(Knob):
-    """Type 2.1: each adverse event fires with its per-step hazard (draws 4 uniforms per step)."""
+def dosing_errors(block: DosingError, action_space: spaces.Box, enabled: bool) -> ActionReplacement:
+    """The type 1 component of a ``dosing_error`` block."""
+    if block.err_mode == "uniform":
+        return ActionReplacement(action_space, block.p_err, name="action_error", enabled=enabled)
+    return PumpErrors(action_space, block, name="action_error", enabled=enabled)
 
-    stream = "events"
 
-    def __init__(self, block: AdverseEvents, dt_hours: int, enabled: bool = True) -> None:
-        super().__init__(enabled)
-        self.block = block
-        self.hazards = block.hazards(dt_hours)
+# -- type 2.1 -------------------------------------------------------------------------------------------
+class AdverseEvents(RandomEvent):
+    """Type 2.1 event kinds of MedSepsis: each fires with its per-step hazard (4 uniforms per step) and acts
+    on the hidden state, the target the host hands to :meth:`Events.on_reset`. ``fired`` lists this step's."""
 
-    def draw(self) -> list[str]:
-        u = self.rng.random(len(EVENT_NAMES)).tolist()
-        if not self.enabled:
-            return []
-        return [name for name, ui, h in zip(EVENT_NAMES, u, self.hazards) if ui < h]
+    name = "adverse_events"
+
+    def __init__(self, hazards: Sequence[float], params: MedSepsisParams) -> None:
+        super().__init__(max(hazards, default=0.0))
+        self.hazards = tuple(hazards)
+        self.params = params
+        self.fired: list[str] = []
+
+    def before(self, target: State, action: Any, rng: np.random.Generator) -> bool:
+        u = rng.random(len(EVENT_NAMES)).tolist()
+        self.fired = [name for name, ui, h in zip(EVENT_NAMES, u, self.hazards, strict=True) if ui < h]
+        if self.fired:
+            apply_events(target, self.fired, self.params)
+        return bool(self.fired)
 
 
 def apply_events(state: State, events: list[str], params: MedSepsisParams) -> None:
@@ -105,99 +134,265 @@ def apply_events(state: State, events: list[str], params: MedSepsisParams) -> No
             state.lung = min(1.0, state.lung + params.aspiration_jump)
 
 
-class MissingCharts(Knob):
-    """Type 3.2: which of the six charted features are measured this step (draws 6 uniforms per step)."""
-
-    stream = "missing"
-    _LABS = (MEASURED.index("lactate"), MEASURED.index("creatinine"))
-    _SPO2 = MEASURED.index("spo2")
-
-    def __init__(self, block: Missingness, enabled: bool = True) -> None:
-        super().__init__(enabled)
-        self.block = block
-        self._blackout = {MEASURED.index(n) for n in block.blackout}
-
-    def measured(self, t: int, true_sofa: int) -> list[bool]:
-        """Per feature of :data:`MEASURED`: True if charted at observation index ``t`` (0 = admission)."""
-        u = self.rng.random(len(MEASURED)).tolist()
-        if not self.enabled:
-            return [True] * len(MEASURED)
-        b = self.block
-        p = [0.0] * len(MEASURED)
-        p[self._SPO2] = b.spo2_dropout
-        if b.mode == "mcar":
-            p_lab = b.p_miss
-        elif b.mode == "mnar":
-            p_lab = min(1.0, 2.0 * b.p_miss * (1.0 - true_sofa / 24.0))
-        else:
-            p_lab = 0.0 if t % b.k == 0 else 1.0
-        for i in self._LABS:
-            p[i] = p_lab
-        return [i not in self._blackout and ui >= pi for i, (ui, pi) in enumerate(zip(u, p))]
+def adverse_events(block: AdverseEventsBlock, dt_hours: int, params: MedSepsisParams,
+                   enabled: bool) -> Events:
+    """The type 2.1 component of an ``adverse_events`` block."""
+    return Events(AdverseEvents(block.hazards(dt_hours), params), name="events", enabled=enabled)
 
 
-class DriftSchedule:
-    """Type 2.2: which concept is active on the configured clock (no random draws)."""
+# -- type 3.2 -------------------------------------------------------------------------------------------
+class LabSchedule(Component):
+    """MedSepsis-only lab rule: lactate and creatinine are measured exactly every ``k`` steps (no draws)."""
 
-    def __init__(self, block: Drift) -> None:
-        self.block = block
+    stori_type = "3.2"
+    stream_name = "missing/schedule"
 
-    def concept(self, clock: int) -> int:
-        b = self.block
-        return 2 if concept_two_active(clock, b.threshold, b.temporal_mode, b.switch) else 1
+    def __init__(self, k: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.k = int(k)
+        self._hidden = np.zeros(len(MEASURED), dtype=bool)
+        self._hidden[list(_LABS)] = True
+
+    def hidden_at(self, t: int, true_sofa: int) -> np.ndarray | None:
+        return None if t % self.k == 0 else self._hidden
+
+
+class LabsMNAR(Component):
+    """MedSepsis-only lab rule: each lab is missing w.p. min(1, 2 p (1 - SOFA/24)) on the true SOFA."""
+
+    stori_type = "3.2"
+    stream_name = "missing/mnar"
+
+    def __init__(self, p_miss: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.p_miss = float(p_miss)
+
+    def hidden_at(self, t: int, true_sofa: int) -> np.ndarray | None:
+        p = min(1.0, 2.0 * self.p_miss * (1.0 - true_sofa / 24.0))
+        u = self.rng.random(len(_LABS))
+        if not (u < p).any():
+            return None
+        out = np.zeros(len(MEASURED), dtype=bool)
+        out[list(_LABS)] = u < p
+        return out
+
+
+def missing_charts(block: Missingness, enabled: bool) -> list[Component]:
+    """The type 3.2 components of a ``missing`` block, each asked which charted features it hides."""
+    parts: list[Component] = []
+    if block.mode == "mcar":
+        parts.append(Dropout(CHART_SPACE, block.p_miss, features=_LABS, name="missing/labs", enabled=enabled))
+    elif block.mode == "schedule":
+        parts.append(LabSchedule(block.k, enabled=enabled))
+    elif block.mode == "mnar":
+        parts.append(LabsMNAR(block.p_miss, enabled=enabled))
+    if block.spo2_dropout > 0.0:
+        parts.append(Dropout(CHART_SPACE, block.spo2_dropout, features=(_SPO2,), name="missing/spo2",
+                             enabled=enabled))
+    if block.blackout:
+        parts.append(Mask(CHART_SPACE, [MEASURED.index(n) for n in block.blackout], p=1.0, name="missing/blackout",
+                          enabled=enabled))
+    return parts
+
+
+def charted_mask(parts: Sequence[Component], t: int, true_sofa: int) -> np.ndarray | None:
+    """Which of the six charted features are measured this step (None: all), from the 3.2 components."""
+    seen = None
+    for part in parts:
+        if not part.enabled:
+            continue
+        hidden = part.hidden_at(t, true_sofa) if hasattr(part, "hidden_at") else part.hidden()
+        if hidden is not None:
+            seen = ~hidden if seen is None else seen & ~hidden
+    return seen
+
+
+# -- type 2.2 -------------------------------------------------------------------------------------------
+class ResistantStrain(Component):
+    """Drift concept: while enabled, the patient's infection is a resistant strain (no draws)."""
+
+    stori_type = "2.2"
+    stream_name = "concept/resistant_strain"
+
+
+class FrailCohort(Component):
+    """Drift concept: while enabled at admission, the patient is drawn from the frail cohort (no draws)."""
+
+    stori_type = "2.2"
+    stream_name = "concept/frail_cohort"
+
+
+class ClockedDrift(Drift):
+    """The shared :class:`Drift` on a clock its host reads out: MedSepsis's admission calendar, its global
+    step count or the episode's step (``clock()`` returns the current value). Only the clock differs;
+    the switching of the handed secondaries and the forwarding of their hooks are :class:`Drift`'s."""
+
+    def __init__(self, components: Sequence[Component], threshold: int, temporal_mode: str, *, switch: str,
+                 clock: Callable[[], int]) -> None:
+        super().__init__(components, threshold, temporal_mode, switch=switch, clock="episode")
+        self.read_clock = clock
+
+    def refresh(self) -> int:
+        """Switch the concept to the clock's current value; returns the concept."""
+        active = concept_two_active(self.read_clock(), self.threshold, self.temporal_mode, self.switch)
+        if active != (self.concept == 2):
+            self._set_concept(2 if active else 1)
+        return self.concept
+
+    def reseed(self, seed: Any) -> None:
+        for c in self._hooked:  # the host owns the clock: a reseed only reaches the secondaries
+            c.reseed(seed)
+
+    def on_reset(self, target: Any) -> None:
+        self.refresh()
+        for c in self._hooked:
+            c.on_reset(target)
+
+    def begin_step(self, action: Any) -> None:
+        self.refresh()
+        for c in self._hooked:
+            c.begin_step(action)
+
+
+def concept_components(block: DriftBlock) -> list[Component]:
+    """The secondaries of a physiology drift concept (a STORI-type concept uses that type's components)."""
+    if block.concept == "resistant_strain":
+        return [ResistantStrain(enabled=False)]
+    if block.concept == "frail_cohort":
+        return [FrailCohort(enabled=False)]
+    return []
 
 
 # -- generic profiles on the medical family ---------------------------------------------------------
 EVENT_MODES = (*EVENT_NAMES, "all")
+_BLOCKS = ("dosing_error", "adverse_events", "missing", "drift")
 
 
-def _secondary(profile: Profile, type_id: str) -> tuple[str, dict[str, Any]]:
-    """(config field, block dict) for a profile's type 1, 2.1 or 3.2 settings."""
+def _secondary(profile: Profile, type_id: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(config block, fields the profile sets, family-only fields it defaults) for type 1, 2.1 or 3.2."""
     if type_id == "1":
         a = profile.action
         if a.allowed_actions is not None or a.random_action_set is not None:
             raise ValueError(f"intrinsic_stochasticity.action_dependent.allowed_actions: got {a.allowed_actions!r} "
                              f"(random_action_set {a.random_action_set!r}); allowed: None for MedSepsis (a dosing "
                              "error draws a uniform dose; use dosing_error={'err_mode': ...} for other errors)")
-        return "dosing_error", {"p_err": a.stochastic_action_prob}
+        return "dosing_error", {"p_err": a.stochastic_action_prob}, {}
     if type_id == "2.1":
         e = profile.events
         if e.mode not in EVENT_MODES:
             raise ValueError(f"intrinsic_stochasticity.action_independent_random.mode: got {e.mode!r}; allowed for "
                              "the 'medical' family: " + ", ".join(EVENT_MODES))
         names = EVENT_NAMES if e.mode == "all" else (e.mode,)
-        return "adverse_events", {n: (e.random_stochasticity_prob if n in names else 0.0) for n in EVENT_NAMES}
+        return "adverse_events", {n: (e.random_stochasticity_prob if n in names else 0.0) for n in EVENT_NAMES}, {}
     po = profile.partial_observation
     if po.type == "dropout" and po.features is None:
-        return "missing", {"mode": "mcar", "p_miss": po.prob, "spo2_dropout": 0.0}
+        return "missing", {"mode": "mcar", "p_miss": po.prob}, {"spo2_dropout": 0.0}
     if po.type == "mask" and po.prob == 1.0:
         feats = po.features if po.features is not None else tuple(range(len(MEASURED)))
         if any(f >= len(MEASURED) for f in feats):
             raise ValueError(f"partial_observation.features: got {list(feats)!r}; allowed: indices 0-5 "
                              "(" + ", ".join(MEASURED) + ")")
-        return "missing", {"mode": "mcar", "p_miss": 0.0, "spo2_dropout": 0.0,
-                           "blackout": [MEASURED[f] for f in feats]}
+        return "missing", {"mode": "mcar", "p_miss": 0.0, "blackout": [MEASURED[f] for f in feats]}, \
+            {"spo2_dropout": 0.0}
     raise ValueError(f"partial_observation.type: got {po.type!r} (features {po.features!r}, prob {po.prob!r}); "
                      "allowed for the 'medical' family: 'dropout' without features (MCAR labs with p_miss = prob) or "
                      "'mask' with prob 1 (a blackout of charted features 0-5); use missing={...} for more")
 
 
-def profile_overrides(profile: Profile) -> dict[str, Any]:
-    """``MedSepsisConfig`` keyword overrides equivalent to a generic STORI profile."""
+def profile_fields(profile: Profile) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config fields a STORI profile sets, family-only fields it defaults) for ``MedSepsisConfig``.
+
+    The first are the profile's own knobs (a keyword argument may not contradict them); the second
+    are MedSepsis refinements the profile does not name (e.g. ``missing.spo2_dropout``), which keyword
+    arguments may change.
+    """
     t = profile.stochasticity_type
-    out: dict[str, Any] = {"seed_policy": profile.semantics.seed_policy}
+    owned: dict[str, Any] = {}
+    # The seeding rule is the profile's too, but harnesses pass seed_policy= to every id: a default.
+    defaults: dict[str, Any] = {"seed_policy": profile.semantics.seed_policy}
     if t == "3.1":
-        return out
+        return owned, defaults
     if t == "0":
         raise ValueError("stochasticity_type: got '0'; allowed for the 'medical' family: '1', '2.1', '2.2', '3.1', "
                          "'3.2' (the hidden physiology is available for analysis with expose_latent=True)")
-    if t in ("1", "2.1", "3.2"):
-        name, block = _secondary(profile, t)
-        out[name] = block
-        return out
-    d = profile.drift
-    name, block = _secondary(profile, d.secondary_concept_type)
-    out[name] = block
-    out["drift"] = {"concept": d.secondary_concept_type, "temporal_mode": d.temporal_mode,
-                    "threshold": d.temporal_threshold, "clock": "episode", "switch": profile.semantics.drift_switch}
+    secondary = t if t in ("1", "2.1", "3.2") else profile.drift.secondary_concept_type
+    name, fields_, extra = _secondary(profile, secondary)
+    owned[name] = fields_
+    if extra:
+        defaults[name] = extra
+    if t == "2.2":
+        d = profile.drift
+        if d.skip is not None:
+            raise ValueError(f"intrinsic_stochasticity.action_independent_concept_drift.skip: got {d.skip!r}; "
+                             "allowed: None for the 'medical' family (thresholds count agent steps)")
+        owned["drift"] = {"concept": d.secondary_concept_type, "temporal_mode": d.temporal_mode,
+                          "threshold": d.temporal_threshold, "clock": "episode",
+                          "switch": profile.semantics.drift_switch}
+    return owned, defaults
+
+
+def profile_overrides(profile: Profile) -> dict[str, Any]:
+    """``MedSepsisConfig`` keyword overrides equivalent to a generic STORI profile."""
+    owned, defaults = profile_fields(profile)
+    return merge_fields(defaults, owned)
+
+
+def _as_block_dict(name: str, value: Any) -> Any:
+    return value.to_dict() if hasattr(value, "to_dict") and name in _BLOCKS else value
+
+
+def merge_fields(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` on top of ``base``; blocks given as dicts on both sides are merged field by field."""
+    out = dict(base)
+    for key, value in extra.items():
+        value = _as_block_dict(key, value)
+        old = out.get(key)
+        if key in _BLOCKS and isinstance(old, dict) and isinstance(value, dict):
+            out[key] = {**old, **value}
+        else:
+            out[key] = value
     return out
+
+
+def resolve_profile(profile: Any) -> tuple[Profile | None, dict[str, Any]]:
+    """(STORI profile or None, MedSepsis-only fields) of a ``profile=`` argument: a preset name, any profile form."""
+    if profile is None:
+        return None, {}
+    if isinstance(profile, str) and not profile.strip().endswith((".json", ".toml")):
+        text = profile.strip()
+        if text.startswith("{"):
+            return Profile.from_json(text), {}
+        name = preset_name(text)
+        if name is None:
+            raise ValueError(f"profile: got {profile!r}; allowed: a preset name (" + ", ".join(TAXONOMY_PRESETS)
+                             + "), a Profile, a dict, a JSON object or a .json/.toml file")
+        _, flat, extra = TAXONOMY_PRESETS[name]
+        return (None if flat is None else Profile.parse(flat)), dict(extra)
+    return as_profile(profile), {}
+
+
+def config_fields(profile: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The ``MedSepsisConfig`` fields of ``MedSepsisEnv(profile=..., **overrides)``.
+
+    Order: the profile's family-only defaults, then a preset's MedSepsis-only fields, then the keyword
+    overrides, and last the profile's own knobs, which an override may repeat but not contradict.
+    """
+    prof, extra = resolve_profile(profile)
+    if prof is not None:  # gym.make reaches here without stori_envs.make's check of what the family reads
+        from stori_envs.families import check_accepted, get_family
+
+        check_accepted(get_family("medical"), prof)
+    owned, defaults = profile_fields(prof) if prof is not None else ({}, {})
+    fields_ = merge_fields(merge_fields(defaults, extra), overrides)
+    for key, value in owned.items():
+        given = _as_block_dict(key, overrides.get(key))
+        if key in _BLOCKS and isinstance(given, dict):
+            clash = sorted(k for k in value if k in given and given[k] != value[k])
+            if clash:
+                k = clash[0]
+                raise ValueError(f"{key}.{k}: got {given[k]!r} and a profile that sets {value[k]!r}; allowed: one "
+                                 "of the two (drop the keyword argument or change the profile)")
+        elif key in overrides and given != value:
+            raise ValueError(f"{key}: got {overrides[key]!r} and a profile that sets {value!r}; allowed: one of the "
+                             "two (drop the keyword argument or change the profile)")
+    return merge_fields(fields_, owned)

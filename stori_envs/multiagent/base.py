@@ -63,30 +63,7 @@ class RiskParallelEnv(ParallelEnv):
     def step(self, actions: dict[str, Any]):
         if not self.agents:
             raise ValueError("actions: got a step after the episode ended; allowed: call reset() first")
-        if not isinstance(actions, dict):
-            raise ValueError(f"actions: got {type(actions).__name__}; allowed: a dict agent -> action")
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(f"actions: got no action for live agent {missing[0]!r}; allowed: a dict with one "
-                             f"action for each of {self.agents}")
-        checked = {}
-        for agent in self.agents:
-            act = actions[agent]
-            space = self._action_spaces[agent]
-            # Fast path for the common case (a Python or numpy integer inside a Discrete space).
-            if isinstance(space, spaces.Discrete) and isinstance(act, (int, np.integer)) \
-                    and not isinstance(act, bool) and space.start <= act < space.start + space.n:
-                checked[agent] = int(act)
-                continue
-            if not space.contains(act):
-                try:
-                    act = np.int64(act)
-                except (TypeError, ValueError):
-                    act = None
-                if act is None or not self._action_spaces[agent].contains(act):
-                    raise ValueError(f"actions[{agent!r}]: got {actions[agent]!r}; allowed: an element of "
-                                     f"{self._action_spaces[agent]}")
-            checked[agent] = int(act)
+        checked = check_actions(self.agents, self._action_spaces.__getitem__, actions)
         self.t += 1
         live = list(self.agents)
         rewards, terminated, infos = self._transition(checked)
@@ -125,6 +102,48 @@ class RiskParallelEnv(ParallelEnv):
 
     def _observations(self, agents: list[str] | None = None) -> dict[str, np.ndarray]:
         return {a: self._observe(a) for a in (self.agents if agents is None else agents)}
+
+
+def check_actions(live: list[str], action_space, actions: Any) -> dict[str, int]:
+    """The actions of the live agents as ints, after checking each against ``action_space(agent)``.
+
+    Raises ``ValueError`` naming the agent, the value and the space for anything else (a missing agent,
+    an out-of-space or non-integer action), before anything draws or steps: the same check runs in the
+    games and in the taxonomy wrappers, whatever replaces the action afterwards.
+    """
+    if not isinstance(actions, dict):
+        raise ValueError(f"actions: got {type(actions).__name__}; allowed: a dict agent -> action")
+    missing = [a for a in live if a not in actions]
+    if missing:
+        raise ValueError(f"actions: got no action for live agent {missing[0]!r}; allowed: a dict with one "
+                         f"action for each of {live}")
+    return {agent: check_action(agent, action_space(agent), actions[agent]) for agent in live}
+
+
+def check_action(agent: str, space: spaces.Space, act: Any) -> Any:
+    """``act`` if it lies in ``space`` (as an int for a ``Discrete`` space), else a ``ValueError``."""
+    if isinstance(space, spaces.Discrete):
+        # Fast path for the common case (a Python or numpy integer inside the space).
+        if isinstance(act, (int, np.integer)) and not isinstance(act, bool) and space.start <= act < space.start + space.n:
+            return int(act)
+        ok = False
+        if not isinstance(act, (bool, np.bool_, str, bytes)):
+            try:
+                arr = np.asarray(act)
+                ok = arr.shape == () and arr.dtype.kind in "iuf" and float(arr) == int(arr) \
+                    and space.contains(np.int64(arr))
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+        if ok:
+            return int(np.asarray(act))
+    else:
+        try:
+            ok = space.contains(np.asarray(act, dtype=space.dtype) if space.dtype is not None else act)
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if ok:
+            return act
+    raise ValueError(f"actions[{agent!r}]: got {act!r}; allowed: an element of {space}")
 
 
 def _copy_space(space: spaces.Space) -> spaces.Space:

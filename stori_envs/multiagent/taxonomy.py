@@ -21,6 +21,7 @@ from typing import Any
 
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
+from stori_envs.multiagent.base import check_action
 from stori_envs.taxonomy.action import action_sampler
 from stori_envs.taxonomy.profile import as_profile
 from stori_envs.taxonomy.record import stori_record
@@ -63,6 +64,13 @@ class ParallelRandomActionReplacement(BaseParallelWrapper):
         return obs, infos
 
     def step(self, actions: dict):
+        # Every action is checked before any replacement, so an invalid one fails on every step, not only
+        # on the steps where it would have been executed.
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions: got {type(actions).__name__}; allowed: a dict agent -> action")
+        for agent in self.env.agents:
+            if agent in actions:
+                check_action(agent, self.env.action_space(agent), actions[agent])
         executed, replaced = dict(actions), {}
         for agent in self.targets:
             if agent in actions and self.enabled:

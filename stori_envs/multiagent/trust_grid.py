@@ -18,7 +18,6 @@ neighbouring cell with this probability, stream ``"stag"``: environment noise), 
 
 from __future__ import annotations
 
-
 import numpy as np
 from gymnasium import spaces
 

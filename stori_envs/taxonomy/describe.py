@@ -10,7 +10,8 @@ KNOBS: dict[str, str] = {
     "stochasticity_type": "which STORI type this environment shows",
     "intrinsic_stochasticity.action_dependent.stochastic_action_prob":
         "probability that the executed action is replaced by a uniform random one",
-    "intrinsic_stochasticity.action_dependent.allowed_actions": "the actions a replacement is drawn from (all if unset)",
+    "intrinsic_stochasticity.action_dependent.allowed_actions":
+        "the actions a replacement is drawn from (all if unset)",
     "intrinsic_stochasticity.action_dependent.random_action_set": "a family's named set of replacement actions",
     "intrinsic_stochasticity.action_independent_random.mode": "which random event fires (family-specific mode id)",
     "intrinsic_stochasticity.action_independent_random.random_stochasticity_prob":

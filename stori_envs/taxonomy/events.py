@@ -1,185 +1,37 @@
-"""Type 2.1, action-independent random events: a registry of events per environment family.
-
-An event is a small object with three hooks, called by :class:`RandomEvents` around each ``step`` of
-a Gymnasium environment, or by a family's own loop around each emulator frame (Atari). Families
-register their modes with :func:`register_event`; the ``"generic"`` family's events work on any
-environment they can act on:
-
-* ``reward_cancel``: each step that pays a non-zero reward, with p the reward is cancelled (0).
-* ``state_perturbation``: before each step, with p the simulator state is pushed by Gaussian noise of
-  ``perturbation_scale`` (classic control's ``state`` vector, MuJoCo's ``qpos``/``qvel``).
-"""
+"""Type 2.1 as a Gymnasium wrapper (:class:`RandomEvents`); the events and their registry live in
+:mod:`stori_envs.taxonomy.components.events` and are re-exported here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import gymnasium as gym
-import numpy as np
 
-from stori_envs.taxonomy.base import StoriWrapper
-from stori_envs.taxonomy.profile import ActionIndependentRandom
-from stori_envs.taxonomy.record import stori_record
+from stori_envs.taxonomy.components.events import (
+    EventFactory,
+    Events,
+    EventSpec,
+    RandomEvent,
+    RewardCancel,
+    StatePerturbation,
+    build_event,
+    event_modes,
+    register_event,
+)
+from stori_envs.taxonomy.components.host import ComponentHost
+
+__all__ = ["EventFactory", "EventSpec", "RandomEvent", "RandomEvents", "RewardCancel", "StatePerturbation",
+           "build_event", "event_modes", "register_event"]
 
 
-class RandomEvent:
-    """One kind of random event. Subclasses override the hooks they need.
+class RandomEvents(ComponentHost):
+    """Fire a :class:`RandomEvent` around every step (hosts one :class:`~stori_envs.taxonomy.components.events.Events`).
 
-    ``target`` is what the event acts on: the unwrapped Gymnasium env for generic events, the
-    emulator interface for Atari games. ``rng`` is the wrapper's ``"events"`` stream.
+    What changes: whatever the event acts on; ``info["stori"]["event"]`` says whether it fired.
+    Its ``env.spec`` cannot record an event object: build through a profile
+    (:func:`stori_envs.apply_profile`) for a stack whose spec rebuilds and serialises.
     """
-
-    name = "event"
-
-    def __init__(self, p: float) -> None:
-        self.p = float(p)
-
-    def reset(self, target: Any, rng: np.random.Generator) -> None:
-        """Called after each environment reset (take baselines here)."""
-
-    def before(self, target: Any, action: Any, rng: np.random.Generator) -> bool:
-        """Called before each step (or frame); returns whether the event fired."""
-        return False
-
-    def after(self, target: Any, action: Any, reward: float, rng: np.random.Generator) -> tuple[float, bool]:
-        """Called after each step (or frame); returns the (possibly changed) reward and whether it fired."""
-        return reward, False
-
-
-class RewardCancel(RandomEvent):
-    """With p, a step's non-zero reward is cancelled (set to 0). One draw per rewarded step."""
-
-    name = "reward_cancel"
-
-    def after(self, target, action, reward, rng):
-        if reward != 0 and rng.random() < self.p:
-            return 0.0, True
-        return reward, False
-
-
-class StatePerturbation(RandomEvent):
-    """With p, before a step, add N(0, scale²) noise to the simulator's state.
-
-    Works on environments whose state can be set: MuJoCo (``set_state(qpos, qvel)``) and classic
-    control (a ``state`` array attribute). The step then proceeds from the perturbed state, so the
-    returned observation, reward and termination are consistent with it.
-    """
-
-    name = "state_perturbation"
-
-    def __init__(self, p: float, scale: float) -> None:
-        super().__init__(p)
-        self.scale = float(scale)
-
-    @staticmethod
-    def supports(env: gym.Env) -> bool:
-        u = env.unwrapped
-        if hasattr(u, "set_state") and hasattr(u, "data") and hasattr(u.data, "qpos"):
-            return True
-        # Classic control keeps its state in ``state`` (None until the first reset).
-        return type(u).__module__.startswith("gymnasium.envs.classic_control")
-
-    def before(self, target, action, rng):
-        if rng.random() >= self.p:
-            return False
-        if hasattr(target, "set_state") and hasattr(target, "data"):
-            qpos, qvel = target.data.qpos, target.data.qvel
-            target.set_state(qpos + rng.normal(0.0, self.scale, qpos.shape),
-                             qvel + rng.normal(0.0, self.scale, qvel.shape))
-        else:
-            state = np.asarray(target.state, dtype=np.float64)
-            target.state = state + rng.normal(0.0, self.scale, state.shape)
-        return True
-
-
-EventFactory = Callable[[ActionIndependentRandom, gym.Env], RandomEvent]
-
-
-@dataclass(frozen=True)
-class EventSpec:
-    family: str
-    mode: str
-    description: str
-    factory: EventFactory
-    supports: Callable[[gym.Env], bool] | None = None
-    requirement: str = ""
-
-
-_REGISTRY: dict[tuple[str, str], EventSpec] = {}
-
-
-def register_event(family: str, mode: str, factory: EventFactory, description: str,
-                   supports: Callable[[gym.Env], bool] | None = None, requirement: str = "") -> None:
-    """Register event ``mode`` of ``family`` (``"generic"`` events are offered to every environment).
-
-    ``supports(env)`` tells whether the event can act on an environment; ``requirement`` says what it needs.
-    """
-    _REGISTRY[(family, str(mode))] = EventSpec(family, str(mode), description, factory, supports, requirement)
-
-
-def event_modes(family: str) -> dict[str, EventSpec]:
-    """The 2.1 modes a family offers (its own, then the generic ones), keyed by mode id."""
-    modes = {m: s for (f, m), s in _REGISTRY.items() if f == family}
-    if family != "generic":
-        modes.update({m: s for (f, m), s in _REGISTRY.items() if f == "generic" and m not in modes})
-    return modes
-
-
-def build_event(family: str, settings: ActionIndependentRandom, env: gym.Env) -> RandomEvent:
-    """Instantiate the configured event, or raise the clear error for an unknown or unsupported mode."""
-    modes = event_modes(family)
-    spec = modes.get(settings.mode)
-    path = "intrinsic_stochasticity.action_independent_random.mode"
-    if spec is None:
-        raise ValueError(f"{path}: got {settings.mode!r}; allowed for the {family!r} family: "
-                         + ", ".join(sorted(modes)))
-    if spec.supports is not None and not spec.supports(env):
-        usable = sorted(m for m, s in modes.items() if s.supports is None or s.supports(env))
-        raise ValueError(f"{path}: got {settings.mode!r}, which needs {spec.requirement}; "
-                         f"allowed for this environment: {', '.join(usable)}")
-    return spec.factory(settings, env)
-
-
-register_event("generic", "reward_cancel", lambda s, env: RewardCancel(s.random_stochasticity_prob),
-               "Cancel a step's non-zero reward with probability p")
-register_event("generic", "state_perturbation",
-               lambda s, env: StatePerturbation(s.random_stochasticity_prob, s.perturbation_scale),
-               "With probability p, push the simulator state by Gaussian noise of perturbation_scale",
-               supports=StatePerturbation.supports,
-               requirement="a settable simulator state (classic control or MuJoCo)")
-
-
-class RandomEvents(StoriWrapper):
-    """Fire a :class:`RandomEvent` around every step.
-
-    What changes: whatever the event acts on (the state before the step, the reward after it);
-    ``info["stori"]["event"]`` says whether it fired. Why: STORI type 2.1, randomness that does not
-    depend on the agent's action.
-    """
-
-    stream_name = "events"
 
     def __init__(self, env: gym.Env, event: RandomEvent, *, stori_type: str = "2.1",
                  seed_policy: str = "gymnasium", enabled: bool = True) -> None:
-        super().__init__(env, stori_type=stori_type, seed_policy=seed_policy, enabled=enabled, event=event)
+        self.component = Events(event, enabled=enabled, seed_policy=seed_policy)
         self.event = event
-
-    def reset(self, *, seed=None, options=None):
-        obs, info = super().reset(seed=seed, options=options)
-        self.event.reset(self.env.unwrapped, self.rng)
-        return obs, info
-
-    def step(self, action):
-        if not self.enabled:
-            obs, reward, terminated, truncated, info = self.env.step(action)
-            stori_record(info, self.stori_type, action)
-            return obs, reward, terminated, truncated, info
-        target, rng = self.env.unwrapped, self.rng
-        fired = self.event.before(target, action, rng)
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        reward, fired_after = self.event.after(target, action, reward, rng)
-        rec = stori_record(info, self.stori_type, action)
-        rec["event"] = fired or fired_after
-        return obs, reward, terminated, truncated, info
+        ComponentHost.__init__(self, env, (self.component,), stori_type=stori_type)

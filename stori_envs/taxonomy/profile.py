@@ -19,7 +19,6 @@ family that uses the profile, with the same error format.
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -36,6 +35,7 @@ from stori_envs.taxonomy.validation import (
     check_probability,
     check_type_id,
     field_error,
+    is_finite_number,
     mode_id,
 )
 
@@ -113,11 +113,13 @@ class ActionDependent(ConfigSection):
     def __post_init__(self) -> None:
         p = self._path
         if self.stochastic_action_prob is not None:
-            self._set("stochastic_action_prob", check_probability(f"{p}.stochastic_action_prob", self.stochastic_action_prob))
+            self._set("stochastic_action_prob",
+                      check_probability(f"{p}.stochastic_action_prob", self.stochastic_action_prob))
         if self.allowed_actions is not None:
             self._set("allowed_actions", check_int_tuple(f"{p}.allowed_actions", self.allowed_actions))
         if self.random_action_set is not None and not isinstance(self.random_action_set, str):
-            raise field_error(f"{p}.random_action_set", self.random_action_set, "a set name such as 'paper', 'no_fire', 'all'")
+            raise field_error(f"{p}.random_action_set", self.random_action_set,
+                              "a set name such as 'paper', 'no_fire', 'all'")
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,8 @@ class ActionIndependentRandom(ConfigSection):
         if self.mode is not None:
             self._set("mode", mode_id(f"{p}.mode", self.mode))
         if self.random_stochasticity_prob is not None:
-            self._set("random_stochasticity_prob", check_probability(f"{p}.random_stochasticity_prob", self.random_stochasticity_prob))
+            self._set("random_stochasticity_prob",
+                      check_probability(f"{p}.random_stochasticity_prob", self.random_stochasticity_prob))
         self._set("perturbation_scale", check_non_negative(f"{p}.perturbation_scale", self.perturbation_scale))
 
 
@@ -227,7 +230,7 @@ class PartialObservation(ConfigSection):
         if self.features is not None:
             self._set("features", check_int_tuple(f"{p}.features", self.features))
         self._set("noise_std", check_non_negative(f"{p}.noise_std", self.noise_std))
-        if isinstance(self.fill, bool) or not isinstance(self.fill, (int, float)) or not math.isfinite(self.fill):
+        if not is_finite_number(self.fill):
             raise field_error(f"{p}.fill", self.fill, "a finite number")
         self._set("fill", float(self.fill))
         if not isinstance(self.append_mask, bool):
@@ -265,10 +268,13 @@ class Semantics(ConfigSection):
     seed_policy: str | None = None
     reward: str | None = None
     game_fixes: bool | None = None
+    #: The rows given explicitly (kept by ``to_dict`` even when equal to the base profile's value).
+    explicit: frozenset = field(default=frozenset(), init=False, repr=False, compare=False)
     _path = "semantics"
 
     def __post_init__(self) -> None:
         base = check_choice(f"{self._path}.profile", self.profile, SEMANTICS_PROFILES)
+        self._set("explicit", frozenset(name for name in SEMANTICS_ROWS if getattr(self, name) is not None))
         for name, (allowed, clean, paper) in SEMANTICS_ROWS.items():
             value = getattr(self, name)
             if value is None:
@@ -281,13 +287,14 @@ class Semantics(ConfigSection):
             self._set(name, value)
 
     def to_dict(self) -> dict[str, Any]:
-        """The base profile and only the rows that differ from it, so that changing ``profile`` later
-        (``replace(semantics__profile="paper")``) moves every row that was not set on its own."""
+        """The base profile and the rows set on their own (even when equal to the base's value), so
+        that changing ``profile`` later (``replace(semantics__profile="paper")``) moves every other row
+        and keeps those."""
         paper = self.profile == "paper"
         out: dict[str, Any] = {"profile": self.profile}
         for name, (_, clean, paper_value) in SEMANTICS_ROWS.items():
             value = getattr(self, name)
-            if value != (paper_value if paper else clean):
+            if name in self.explicit or value != (paper_value if paper else clean):
                 out[name] = value
         return out
 
@@ -344,17 +351,20 @@ class Profile(ConfigSection):
         """Fields the given type reads must be set: no silent defaults for what defines the profile."""
         required: list[tuple[str, Any, str]] = []
         if type_id == "1":
-            required.append((f"{ActionDependent._path}.stochastic_action_prob", self.action.stochastic_action_prob, "a number in [0, 1]"))
+            required.append((f"{ActionDependent._path}.stochastic_action_prob", self.action.stochastic_action_prob,
+                             "a number in [0, 1]"))
         elif type_id == "2.1":
             required += [
                 (f"{ActionIndependentRandom._path}.mode", self.events.mode, "a mode id of the environment family"),
-                (f"{ActionIndependentRandom._path}.random_stochasticity_prob", self.events.random_stochasticity_prob, "a number in [0, 1]"),
+                (f"{ActionIndependentRandom._path}.random_stochasticity_prob", self.events.random_stochasticity_prob,
+                 "a number in [0, 1]"),
             ]
         elif type_id == "2.2":
             required += [
                 (f"{ConceptDrift._path}.temporal_mode", self.drift.temporal_mode, ", ".join(TEMPORAL_MODES)),
                 (f"{ConceptDrift._path}.temporal_threshold", self.drift.temporal_threshold, "an integer >= 1"),
-                (f"{ConceptDrift._path}.secondary_concept_type", self.drift.secondary_concept_type, ", ".join(SECONDARY_TYPES)),
+                (f"{ConceptDrift._path}.secondary_concept_type", self.drift.secondary_concept_type,
+                 ", ".join(SECONDARY_TYPES)),
             ]
         elif type_id == "3.2":
             po = self.partial_observation
@@ -383,6 +393,8 @@ class Profile(ConfigSection):
             data: dict[str, Any] = {}
         elif isinstance(source, Profile):
             data = source.to_dict()
+        elif isinstance(source, str) and source.lstrip().startswith(("{", "[")):
+            data = _loads_json(source, "profile")
         elif isinstance(source, (str, Path)):
             data = _load_file(Path(source))
         elif isinstance(source, Mapping):
@@ -405,11 +417,9 @@ class Profile(ConfigSection):
 
     @classmethod
     def from_json(cls, text: str) -> Profile:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"profile: not valid JSON ({exc}); allowed: a JSON object") from None
-        return cls.parse(data)
+        if not isinstance(text, str):
+            raise field_error("profile", text, "JSON text of an object")
+        return cls.parse(_loads_json(text, "profile"))
 
     def to_flat(self) -> dict[str, Any]:
         """The dotted flat form of the original release's experiment file."""
@@ -426,20 +436,63 @@ class Profile(ConfigSection):
         return describe_profile(self)
 
 
+_FILE_ALLOWED = "an existing .json or .toml file (UTF-8 text), a JSON object, a dict or a Profile"
+
+
+def _object(data: Any, where: str) -> dict[str, Any]:
+    """``data`` if it is a JSON/TOML object (a dict), else the ValueError naming ``where``."""
+    if not isinstance(data, dict):
+        shown = data if len(repr(data)) <= 80 else f"{type(data).__name__} {repr(data)[:60]}..."
+        raise ValueError(f"{where}: got {shown!r} (a {type(data).__name__} at the top level); allowed: an object "
+                         "such as {\"stochasticity_type\": \"1\", ...}")
+    return data
+
+
+def _loads_json(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not valid JSON ({exc}); allowed: a JSON object") from None
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply; allowed: a JSON object") from None
+    return _object(data, where)
+
+
 def _load_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise field_error("profile", str(path), "an existing .json or .toml file")
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+        is_file = False
+    if not is_file:
+        what = "a directory" if _is_dir(path) else "not an existing file"
+        raise ValueError(f"profile: got {shown!r} ({what}); allowed: {_FILE_ALLOWED}")
+    if path.suffix not in (".json", ".toml"):
+        raise field_error("profile", shown, "a file ending in .json or .toml")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"profile: got {shown!r}, which is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         f"allowed: {_FILE_ALLOWED}") from None
+    except OSError as exc:
+        raise ValueError(f"profile: got {shown!r}, which cannot be read ({exc.strerror}); "
+                         f"allowed: {_FILE_ALLOWED}") from None
+    if "\x00" in text:
+        raise ValueError(f"profile: got {shown!r}, which contains NUL bytes (binary or UTF-16?); "
+                         f"allowed: {_FILE_ALLOWED}")
     if path.suffix == ".json":
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"profile: {path} is not valid JSON ({exc})") from None
-    if path.suffix == ".toml":
-        try:
-            return tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"profile: {path} is not valid TOML ({exc})") from None
-    raise field_error("profile", str(path), "a file ending in .json or .toml")
+        return _loads_json(text, f"profile ({shown})")
+    try:
+        return _object(tomllib.loads(text), f"profile ({shown})")
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"profile: {shown} is not valid TOML ({exc})") from None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -15,8 +15,14 @@ from typing import Any
 _STALE_TYPE_IDS = {"4": "stochasticity_type", "5": "secondary_concept_type"}
 
 
+def shown(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, shortened in the middle when longer than ``limit`` (10**400 has 401 digits)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 4:]} ({len(text)} characters)"
+
+
 def field_error(path: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{path}: got {value!r}; allowed: {allowed}")
+    return ValueError(f"{path}: got {shown(value)}; allowed: {allowed}")
 
 
 def check_type_id(path: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -56,8 +62,23 @@ def mode_id(path: str, value: Any) -> str:
     raise field_error(path, value, "a mode id such as '0', '10' or a mode name")
 
 
-def check_probability(path: str, value: Any) -> float:
+#: Integers above this are refused (no count, index or size of the package comes near it; numbers
+#: like 10**400 would otherwise overflow deep inside NumPy or float conversion).
+MAX_INT = 2**62
+
+
+def is_finite_number(value: Any) -> bool:
+    """A real number (not bool) that converts to a finite float (10**400 does not: OverflowError)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def check_probability(path: str, value: Any) -> float:
+    if not is_finite_number(value):
         raise field_error(path, value, "a number in [0, 1]")
     value = float(value)
     if not 0.0 <= value <= 1.0:  # also rejects NaN
@@ -66,14 +87,14 @@ def check_probability(path: str, value: Any) -> float:
 
 
 def check_positive_int(path: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise field_error(path, value, f"an integer >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+        raise field_error(path, value, f"an integer >= {minimum} (and <= 2**62)")
     return int(value)
 
 
 def check_number(path: str, value: Any, lo: float = -math.inf, hi: float = math.inf, *, lo_open: bool = False) -> float:
     """A finite number in [lo, hi] (or (lo, hi] with ``lo_open``), returned as float."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = is_finite_number(value)
     ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
     if not ok:
         low = f"> {lo}" if lo_open else f">= {lo}"
@@ -95,8 +116,8 @@ def check_int_tuple(path: str, value: Any, minimum: int = 0) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise field_error(path, value, f"a list of integers >= {minimum}")
     items = tuple(value)
-    if not items or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in items):
-        raise field_error(path, value, f"a non-empty list of integers >= {minimum}")
+    if not items or any(isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= MAX_INT for v in items):
+        raise field_error(path, value, f"a non-empty list of integers >= {minimum} (and <= 2**62)")
     return tuple(int(v) for v in items)
 
 
@@ -112,7 +133,7 @@ class ConfigSection:
             return data
         if not isinstance(data, Mapping):
             raise field_error(path, data, "a mapping of " + ", ".join(f.name for f in fields(cls)))
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls) if f.init}
         unknown = sorted(set(data) - known, key=str)
         if unknown:
             where = f"{path}.{unknown[0]}" if path else str(unknown[0])

@@ -307,4 +307,6 @@ def test_family_builds_from_game_names_and_v5_ids():
         assert isinstance(env.unwrapped, AtariStoriEnv) and env.unwrapped.game.name == "Breakout"
         assert env.unwrapped.frameskip == 2 and env.unwrapped._hider.filler is not None
     env = stori_envs.make("ALE/BankHeist-v5", preset_profile("BankHeist", "2.2"))
-    assert type(env).__name__ == "ConceptDrift"
+    # The engine holds the drift and its (disabled) secondary itself: no wrapper around it.
+    assert env.unwrapped.drift is not None and env.unwrapped.drift.secondaries == env.unwrapped.drift_components
+    assert not env.unwrapped.drift_components[0].enabled

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ale_py import ALEInterface, roms
 from atari_support import breakout_tracker, lockstep, make, profile, random_policy, score, state_where, twin
 from helpers import assert_rate
 
@@ -114,26 +115,54 @@ def test_breakout_regrow_rate(granularity):
 
 # -- Boxing ---------------------------------------------------------------------------------------
 def test_boxing_colour_flip_swaps_the_boxers_colours_on_screen():
+    """At p = 1 the flag toggles before every frame and the colours are written right after the coin,
+    so the frame of a flip already shows it (as the original release, which wrote before stepping);
+    the game rewrites the colour bytes during the frame, after drawing them."""
     env = make("Boxing", profile("2.1", "1", 1.0), frameskip=1)
     white, black = np.array([214, 214, 214]), np.array([0, 0, 0])
     flips = 0
     for step, ((o1, r1, *_), (o2, r2, _, _, info)) in lockstep([twin("Boxing", 1), env], 0, 300, random_policy(18)):
         if step < 0:
             continue
-        ram, base = env.unwrapped.ale.getRAM(), env.unwrapped.baseline_ram
-        flipped = step % 2 == 0  # p = 1: the flag toggles before every frame
-        assert (ram[1], ram[2]) == ((base[2], base[1]) if flipped else (base[1], base[2]))
         ring1, ring2 = o1[36:177, 32:128], o2[36:177, 32:128]
         counts1 = [np.all(ring1 == c, axis=2).sum() for c in (white, black)]
         counts2 = [np.all(ring2 == c, axis=2).sum() for c in (white, black)]
-        # The colours written after a frame are drawn in the next one (the game resets them itself).
-        if step % 2 == 1:
+        if step % 2 == 0:  # flipped on frames 0, 2, 4, ... (the flag toggles before each frame)
             flips += 1
             assert counts2 == counts1[::-1] and counts1[0] > 0
         else:
             assert counts2 == counts1
         assert r1 == r2  # colours do not change the fight
     assert flips > 100
+
+
+def test_boxing_colour_flip_matches_the_original_frame_for_frame():
+    """The original's mechanism, restated on a bare emulator: before each frame a coin may toggle the
+    flag, then RAM 1/2 are written with the reset colours, swapped while the flag is set. Same coins
+    (p = 0.05 from the engine's own reported events) give the same frames, frame for frame."""
+    env = make("Boxing", profile("2.1", "1", 0.05, profile="paper"), frameskip=1)
+    env.reset(seed=3)
+    bare = ALEInterface()
+    bare.setFloat("repeat_action_probability", 0.0)
+    bare.loadROM(roms.get_rom_path("boxing"))
+    bare.restoreState(env.unwrapped.emulator.cloneState(include_rng=True))
+    base = env.unwrapped.baseline_ram
+    actions = bare.getMinimalActionSet()
+    policy = random_policy(18, 4)
+    flipped, toggles = False, 0
+    for _ in range(1500):
+        a = policy(None)
+        obs, _, terminated, truncated, info = env.step(a)
+        if info["stori"]["event"]:
+            flipped, toggles = not flipped, toggles + 1
+        player, enemy = (base[2], base[1]) if flipped else (base[1], base[2])
+        bare.setRAM(1, int(player))
+        bare.setRAM(2, int(enemy))
+        bare.act(actions[a])
+        assert np.array_equal(obs, bare.getScreenRGB())
+        if terminated or truncated:
+            break
+    assert toggles >= 20
 
 
 def test_boxing_colour_flip_rate_per_frame():

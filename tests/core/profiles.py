@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stori_envs.taxonomy.profile import Profile
 from stori_envs.profiles import action, drift, event, observation
+from stori_envs.taxonomy.profile import Profile
 
 __all__ = ["action", "drift", "event", "every_type", "observation"]
 

@@ -41,7 +41,8 @@ def test_files_json_and_toml(tmp_path):
         'temporal_mode = "sudden"\ntemporal_threshold = 300\nsecondary_concept_type = "3.2"\n'
         '[partial_observation]\ntype = "blackout"\nmode = 10\nprob = 1.0\n'
     )
-    assert Profile.parse(tmp_path / "p.json") == Profile.parse(str(tmp_path / "p.toml")) == Profile.parse(BREAKOUT_DRIFT)
+    expected = Profile.parse(BREAKOUT_DRIFT)
+    assert Profile.parse(tmp_path / "p.json") == Profile.parse(str(tmp_path / "p.toml")) == expected
 
 
 def test_keyword_overrides_do_not_mutate():
@@ -82,7 +83,8 @@ def test_mode_ids_are_normalised():
         ({"stochasticity_type": "7"}, "stochasticity_type", "'3.2'"),
         ({"stochasticity_type": True}, "stochasticity_type", "'2.1'"),
         ({"colour": 1}, "colour", "known keys"),
-        ({"intrinsic_stochasticity.action_dependent.p": 0.2}, "intrinsic_stochasticity.action_dependent.p", "known keys"),
+        ({"intrinsic_stochasticity.action_dependent.p": 0.2}, "intrinsic_stochasticity.action_dependent.p",
+         "known keys"),
         ({"stochasticity_type": "1"}, "stochastic_action_prob", "required"),
         ({"stochasticity_type": "1", "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 1.5},
          "stochastic_action_prob", "[0, 1]"),
@@ -90,7 +92,8 @@ def test_mode_ids_are_normalised():
          "stochastic_action_prob", "[0, 1]"),
         ({"stochasticity_type": "1", "intrinsic_stochasticity.action_dependent.stochastic_action_prob": float("nan")},
          "stochastic_action_prob", "[0, 1]"),
-        ({"stochasticity_type": "2.2", "intrinsic_stochasticity.action_independent_concept_drift.temporal_mode": "sudden",
+        ({"stochasticity_type": "2.2",
+          "intrinsic_stochasticity.action_independent_concept_drift.temporal_mode": "sudden",
           "intrinsic_stochasticity.action_independent_concept_drift.temporal_threshold": 10,
           "intrinsic_stochasticity.action_independent_concept_drift.secondary_concept_type": "2.2"},
          "secondary_concept_type", "'1', '2.1', '3.2'"),
@@ -107,7 +110,8 @@ def test_mode_ids_are_normalised():
         ({"partial_observation.mode": -1}, "partial_observation.mode", "non-negative"),
         ({"partial_observation.regions": [[5, 1, 0, 3]]}, "regions[0]", "x0 <= x1"),
         ({"partial_observation.regions": [[0, 1, 0, 3, [300, 0, 0]]]}, "regions[0].color", "[0, 255]"),
-        ({"partial_observation.mode": "3", "partial_observation": {"mode": "4"}}, "partial_observation.mode", "given twice"),
+        ({"partial_observation.mode": "3", "partial_observation": {"mode": "4"}}, "partial_observation.mode",
+         "given twice"),
         ({"semantics.profile": "faithful"}, "semantics.profile", "'clean', 'paper'"),
         ({"semantics.seed_policy": "never"}, "semantics.seed_policy", "'first_reset'"),
         ({"semantics": 3}, "semantics", "a mapping"),
@@ -121,12 +125,14 @@ def test_bad_input_names_field_value_and_allowed(data, field, allowed):
 
 
 def test_same_key_nested_and_flat_with_same_value_is_fine():
-    assert Profile.parse({"partial_observation.mode": 3, "partial_observation": {"mode": "3"}}).partial_observation.mode == "3"
+    both = Profile.parse({"partial_observation.mode": 3, "partial_observation": {"mode": "3"}})
+    assert both.partial_observation.mode == "3"
 
 
 def test_paper_semantics_sets_every_row_and_rows_override():
     paper = Profile.parse({"semantics.profile": "paper"}).semantics
-    assert (paper.po_timing, paper.drift_switch, paper.reward, paper.game_fixes) == ("per_frame", "T-1", "original", False)
+    rows = (paper.po_timing, paper.drift_switch, paper.reward, paper.game_fixes)
+    assert rows == ("per_frame", "T-1", "original", False)
     mixed = Profile.parse({"semantics.profile": "paper", "semantics.drift_switch": "T"}).semantics
     assert mixed.drift_switch == "T" and mixed.po_timing == "per_frame"
     assert Profile.parse(None).semantics.drift_switch == "T"

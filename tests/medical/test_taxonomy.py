@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gymnasium
+import gymnasium as gym
 import numpy as np
 import pytest
 from helpers import assert_rate
@@ -9,8 +11,9 @@ from medical_support import TEST_SEED_BASE, run_steps
 
 import stori_envs
 from stori_envs.medical import calibrated
-from stori_envs.medical.config import EVENT_NAMES, MEASURED, OBS, AdverseEvents
+from stori_envs.medical.config import EVENT_NAMES, MEASURED, OBS, VASO_MAX, AdverseEvents
 from stori_envs.medical.env import MedSepsisEnv
+from stori_envs.medical.physiology import charted_sofa
 from stori_envs.profiles import action, drift, event, observation, state
 from stori_envs.taxonomy.drift import concept_two_active
 
@@ -30,11 +33,12 @@ def test_dosing_errors_replace_at_rate_and_the_chart_keeps_the_chosen_dose():
         assert np.array_equal(nxt[[OBS["prev_fluid"], OBS["prev_vasopressor"]]], chosen)  # never the executed one
         assert (not np.array_equal(info["executed_action"], chosen)) == info["action_replaced"]
         assert info["stori"]["action_replaced"] == info["action_replaced"] and info["stori"]["type"] == "1"
-        if not info["action_replaced"]:
-            assert nxt[OBS["sofa"]] == info["sofa"]  # noise-free chart = truth when nothing was replaced
-        else:
-            differs += nxt[OBS["sofa"]] != info["sofa"]
-    assert differs > 0  # the charted SOFA uses the chosen dose, the true one the executed dose
+        chart = [float(nxt[OBS[k]]) for k in ("map", "hr", "spo2", "creatinine", "urine", "weight")]
+        dose = lambda a: (float(a[1]) + 1.0) * 0.5 * VASO_MAX  # noqa: E731
+        assert nxt[OBS["sofa"]] == charted_sofa(env.params, *chart, dose(chosen))
+        if info["action_replaced"]:
+            differs += nxt[OBS["sofa"]] != charted_sofa(env.params, *chart, dose(info["executed_action"]))
+    assert differs > 0  # the charted SOFA uses the chosen dose, never the executed one
 
 
 @pytest.mark.parametrize("mode", ["omit", "decimal"])
@@ -147,13 +151,13 @@ def test_a_drifting_knob_makes_the_same_draws_as_an_always_on_one(type_id, block
 
 # -- type 2.2: drift (schedules and concepts) -----------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["sudden", "cyclic"])
-def test_concept_follows_the_schedule_on_both_clocks(mode):
+def test_concept_follows_the_schedule_on_every_clock(mode):
     ep = MedSepsisEnv(drift={"concept": "resistant_strain", "temporal_mode": mode, "threshold": 3, "clock": "episode"})
     t = 0
     for *_, terminated, truncated, info in run_steps(ep, 200, seed=4):
         assert info["concept"] == (2 if concept_two_active(t, 3, mode) else 1) == info["stori"]["concept"]
         t = 0 if terminated or truncated else t + 1
-    glob = MedSepsisEnv(drift={"concept": "resistant_strain", "temporal_mode": mode, "threshold": 25})
+    glob = MedSepsisEnv(drift={"concept": "resistant_strain", "temporal_mode": mode, "threshold": 25, "clock": "global"})
     for n, (*_, info) in enumerate(run_steps(glob, 120, seed=4)):
         assert info["concept"] == (2 if concept_two_active(n, 25, mode) else 1)  # counts across episodes
     assert glob.global_step == 120
@@ -161,15 +165,64 @@ def test_concept_follows_the_schedule_on_both_clocks(mode):
     assert glob.global_step == 0 and info["concept"] == 1  # a seeded reset restarts the global clock
     _, info = glob.reset(options={"global_step": 30})
     assert glob.global_step == 30 and info["concept"] == (2 if concept_two_active(30, 25, mode) else 1)
+    adm = MedSepsisEnv(drift={"concept": "resistant_strain", "temporal_mode": mode, "threshold": 4})
+    assert adm.config.drift.clock == "admission"
+    admission = 2
+    for *_, terminated, truncated, info in run_steps(adm, 300, seed=2):  # reset(seed=2), then unseeded resets
+        assert info["admission"] == admission and info["concept"] == (2 if concept_two_active(admission, 4, mode)
+                                                                      else 1)
+        admission += terminated or truncated
+    assert admission > 10
+    _, info = adm.reset(seed=9, options={"admission": 1})
+    assert adm.admission == info["admission"] == 1 and adm.reset()[1]["admission"] == 2
+
+
+def test_drift_preset_drifts_under_per_episode_seeding_and_replays_by_seed():
+    """Regression: a seeded reset used to restart the preset's clock, so seeded episodes never saw concept 2."""
+    env = gym.make("stori/MedSepsis-T2.2-v0")
+    seen = {seed: env.reset(seed=seed)[1]["concept"] for seed in (0, 1, 498, 499, 500, 501, 5000)}
+    assert seen == {0: 1, 1: 1, 498: 1, 499: 1, 500: 2, 501: 2, 5000: 2}
+
+    def episode(e, seed):
+        obs, info = e.reset(seed=seed)
+        out = [obs]
+        for _ in range(6):
+            obs, reward, terminated, truncated, info = e.step(np.array([0.2, 0.1], np.float32))
+            out.append(np.append(obs, [reward, info["concept"]]))
+            if terminated or truncated:
+                break
+        return np.concatenate(out)
+
+    fresh = gym.make("stori/MedSepsis-T2.2-v0")
+    assert np.array_equal(episode(fresh, 700), episode(env, 700))  # same seed, same patient and concept,
+    assert np.array_equal(episode(fresh, 3), episode(env, 3))      # whatever ran before
+    gymnasium.utils.env_checker.check_env(gym.make("stori/MedSepsis-T2.2-v0").unwrapped, skip_render_check=True)
+
+
+def test_drift_preset_drifts_in_vector_envs():
+    """Each sub-environment walks the admission calendar from its seed: s + i, then one patient per episode."""
+    venv = gym.make_vec("stori/MedSepsis-v0", num_envs=2, vectorization_mode="sync",
+                        drift={"concept": "resistant_strain", "threshold": 3})
+    _, info = venv.reset(seed=0)
+    admissions, concepts = [list(info["admission"])], [list(info["concept"])]
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        _, _, terminated, truncated, info = venv.step(rng.uniform(-1, 1, (2, 2)).astype(np.float32))
+        done = terminated | truncated
+        admissions.append(list(np.where(done, -1, info["admission"])))
+        concepts.append(list(info["concept"]))
+    firsts = [a for row in admissions for a in row if a >= 0]
+    assert admissions[0] == [0, 1] and max(firsts) >= 5
+    assert any(2 in row for row in concepts) and any(1 in row for row in concepts)
 
 
 def test_resistant_strain_weakens_the_vasopressor_response():
     env = MedSepsisEnv(drift={"concept": "resistant_strain", "threshold": 1000}, noise_scale=0.0)
 
-    def response(seed, global_step):
+    def response(seed, admission):
         maps = []
         for vaso in (-1.0, -0.6):
-            env.reset(seed=seed, options={"global_step": global_step})
+            env.reset(seed=seed, options={"admission": admission})
             obs, *_, info = env.step(np.array([-0.5, vaso], np.float32))
             maps.append(obs[OBS["map"]])
         return info["concept"], maps[1] - maps[0]
@@ -182,7 +235,7 @@ def test_resistant_strain_weakens_the_vasopressor_response():
 
 def test_frail_cohort_admits_older_patients_in_concept_two():
     env = MedSepsisEnv(drift={"concept": "frail_cohort", "threshold": 1}, expose_latent=True)
-    ages = [env.reset(seed=s, options={"global_step": g})[1]["latent"]["patient"]["age"]
+    ages = [env.reset(seed=s, options={"admission": g})[1]["latent"]["patient"]["age"]
             for s in range(30) for g in (0, 1)]
     assert min(ages[1::2]) >= 65.0 and min(ages[0::2]) < 50.0
 
@@ -256,7 +309,7 @@ def test_generic_profiles_map_onto_medsepsis():
     (state(), {}, "stochasticity_type: got '0'"),
     (event("reward_cancel", 0.1), {}, "mode: got 'reward_cancel'; allowed for the 'medical' family"),
     (observation("noise", 1.0), {}, "partial_observation.type: got 'noise'"),
-    (action(0.1), {"dosing_error": {"p_err": 0.2}}, "dosing_error: got"),
+    (action(0.1), {"dosing_error": {"p_err": 0.2}}, r"dosing_error.p_err: got 0.2 and a profile that sets 0.1"),
 ])
 def test_unsupported_profiles_fail_clearly(profile, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -114,7 +114,7 @@ def tiny_rl_run(tmp_path, max_iters, checkpoint=True, objective="mean_variance")
                              features=(0, 1, 2, 3, 4))
     cfg = PSROConfig(gamma=1.0, symmetric=True, max_iters=max_iters, episodes_per_cell=4, meta_iters=200, seed=3)
     return PSRO(lambda: CrossingEnv(), [UniformRandomPolicy(3)], oracle, cfg,
-                checkpoint=tmp_path / "run.pkl" if checkpoint else None), oracle, cfg
+                checkpoint=tmp_path / "run.npz" if checkpoint else None), oracle, cfg
 
 
 def test_rl_psro_is_deterministic_and_resumes_exactly(tmp_path):
@@ -130,13 +130,13 @@ def test_rl_psro_is_deterministic_and_resumes_exactly(tmp_path):
     # Stop after 2 iterations, then resume from the checkpoint with a larger budget.
     part, oracle, cfg = tiny_rl_run(tmp_path / "c", 2)
     part.run()
-    resumed = PSRO.resume(tmp_path / "c" / "run.pkl", lambda: CrossingEnv(), oracle,
+    resumed = PSRO.resume(tmp_path / "c" / "run.npz", lambda: CrossingEnv(), oracle,
                           PSROConfig(**{**cfg.__dict__, "max_iters": 3}))
     res_resumed = resumed.run()
     assert res_resumed.populations[0] == res.populations[0]
     assert all(np.array_equal(s, t) for s, t in zip(res_resumed.sigma, res.sigma))
     with pytest.raises(ValueError, match="config"):
-        PSRO.resume(tmp_path / "c" / "run.pkl", lambda: CrossingEnv(), oracle,
+        PSRO.resume(tmp_path / "c" / "run.npz", lambda: CrossingEnv(), oracle,
                     PSROConfig(**{**cfg.__dict__, "gamma": 0.5}))
 
 

@@ -1,0 +1,315 @@
+"""OGSRL-style offline guarded safe RL (Yan et al., NeurIPS 2025; spec medical.md 4.2-4.3).
+
+From a dataset that carries costs, in order:
+
+1. **Split** episodes into a training split and a held-out split (``holdout_fraction``); everything below
+   is fitted on the training split only (normalisers, guardian, model, limits).
+2. **Normalise** s and a per column onto [-1, 1] (min/max of the training split), saved with the agent.
+3. **Guardian**: a KDE (or k-NN) density on normalised (s, a) with a leave-one-out ``alpha``-quantile
+   threshold (:mod:`agents.offline.guardian`).
+4. **Guarded model**: the 1-NN lookup of logged transitions. A query (s, a) flagged by the guardian --
+   or whose nearest logged row is itself flagged -- is OOD: OOD cost 1, reward r_min - kappa (r_max - r_min),
+   and termination (``ood_mode="terminate"``) or a frozen, penalised state (``"freeze"``). Otherwise the
+   logged (s', r, cost, terminal) of the match. Rollouts start from logged step-0 states.
+5. **PPO-Lagrangian** with two constraints: physiological cost J_phys <= c_phys (the training split's mean
+   discounted episode cost, x ``phys_limit_scale``) and OOD cost J_ood <= beta gamma^(H-1). One multiplier
+   per constraint, projected gradient on the raw estimates (J_c - c); the policy advantage is
+   (A_r - sum lambda_j A_cj) / (1 + sum lambda_j).
+
+One ``fit`` step is one PPO iteration (``rollouts_per_iter`` model rollouts, then the update).
+Ablations: ``guardian="none"`` (unguarded MB-PPO-Lag), ``ood_constraint=False`` (guardian as a reward
+penalty and termination only). The optional learned ensemble model of the spec is not implemented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from agents.interface import register_agent
+from agents.offline.base import OfflineBase, OfflineConfig
+from agents.offline.data import Normalizer, episode_sums
+from agents.offline.guardian import KINDS, DensityGuardian, SupportGuard
+from agents.offline.nets import ActionScale, GaussianActor, ValueNet, adam, init_
+from stori_envs.datasets.transitions import Transitions
+
+SIGNALS = ("reward", "cost_phys", "cost_ood")
+
+
+@dataclasses.dataclass(frozen=True)
+class OGSRLConfig(OfflineConfig):
+    normalize_obs: str = "minmax"  # spec medical.md 4.2: per-column min/max onto [-1, 1]
+    obs_norm_eps: float = 1e-6  # design (min/max ranges, not standard deviations)
+    holdout_fraction: float = 0.2  # OGSRL splits 60/20/20 by patient; we keep train vs held-out
+    guardian: str = "kde"  # spec 4.2: "kde", "knn" or "none" (unguarded ablation)
+    bandwidth: float = 0.5  # spec 4.2 (OGSRL's released config: 0.535)
+    guardian_alpha: float = 0.05  # spec 4.2 / OGSRL
+    knn_k: int = 10  # spec 4.2
+    max_reference: int = 20_000  # spec 4.2
+    ood_mode: str = "terminate"  # spec 4.2 ("freeze" replicates OGSRL's rollouts)
+    ood_kappa: float = 1.0  # spec 4.2: OOD reward r_min - kappa (r_max - r_min)
+    ood_constraint: bool = True  # spec 4.3: the OOD cost is its own constraint (False = reward-penalty ablation)
+    ood_beta: float = 0.05  # spec 4.2: c_ood = beta gamma^(H-1)
+    phys_limit_scale: float = 1.0  # spec 4.2: c_phys = scale x clinician mean discounted cost (<1 tightens)
+    phys_cost_limit: float | None = None  # absolute c_phys (overrides the scale)
+    horizon: int | None = None  # None: the longest episode of the data (MedSepsis: 18)
+    policy_hidden: tuple[int, ...] = (128, 128)  # OGSRL: Gaussian MLP 2 x 128 tanh
+    value_hidden: tuple[int, ...] = (128, 128)  # design, as the policy
+    log_std_init: float = -0.5  # OGSRL
+    policy_lr: float = 3e-4  # design (common PPO default)
+    value_lr: float = 1e-3  # design (common PPO default)
+    gae_lambda: float = 0.95  # OGSRL
+    rollouts_per_iter: int = 32  # OGSRL: 32 rollouts from logged initial states per iteration
+    ppo_epochs: int = 10  # design (common PPO default)
+    minibatches: int = 4  # design
+    clip_ratio: float = 0.2  # design (PPO paper)
+    target_kl: float = 0.01  # OGSRL max KL 0.01 (early stop at 1.5 x target)
+    lagrange_lr: float = 0.05  # design
+    log_every: int = 10  # design: iterations, not gradient steps
+    checkpoint_every: int = 50  # design
+    eval_every: int = 50  # design
+
+    RULES = {"holdout_fraction": ("num", 0.0, 0.9), "guardian": ("choice", (*KINDS, "none")),
+             "bandwidth": ("num", 0.0, 1e3, True), "guardian_alpha": ("num", 0.0, 0.5, True), "knn_k": ("int", 1),
+             "max_reference": ("int", 2), "ood_mode": ("choice", ("terminate", "freeze")),
+             "ood_kappa": ("num", 0.0, 1e3), "ood_constraint": ("bool",), "ood_beta": ("num", 0.0, 1.0),
+             "phys_limit_scale": ("num", 0.0, 1e3), "phys_cost_limit": ("opt_num", 0.0, float("inf")),
+             "horizon": ("opt_int",), "policy_hidden": ("widths",), "value_hidden": ("widths",),
+             "log_std_init": ("num", -10.0, 2.0), "policy_lr": ("num", 0.0, 1.0, True),
+             "value_lr": ("num", 0.0, 1.0, True), "gae_lambda": ("num", 0.0, 1.0), "rollouts_per_iter": ("int", 1),
+             "ppo_epochs": ("int", 1), "minibatches": ("int", 1), "clip_ratio": ("num", 0.0, 1.0, True),
+             "target_kl": ("num", 0.0, 10.0, True), "lagrange_lr": ("num", 0.0, 1e3)}
+
+
+class GuardedModel:
+    """The guarded 1-NN model on the training split, vectorised over a batch of rollouts (torch)."""
+
+    def __init__(self, agent: OGSRL, data: Transitions) -> None:
+        c, dev = agent.config, agent.config.device
+        f32 = dict(dtype=torch.float32, device=dev)
+        obs = torch.as_tensor(data.observations.reshape(len(data), -1), **f32)
+        self.keys = torch.cat([agent.obs_norm(obs), agent.act_norm(torch.as_tensor(data.actions, **f32))], 1)
+        self.next_obs = torch.as_tensor(data.next_observations.reshape(len(data), -1), **f32)
+        self.rew = torch.as_tensor(data.rewards, **f32)
+        self.cost = torch.as_tensor(data.costs, **f32)
+        self.terminal = torch.as_tensor(data.terminals, dtype=torch.bool, device=dev)
+        self.starts = obs[torch.as_tensor(data.timesteps == 0, device=dev)]
+        if len(self.starts) == 0:
+            raise ValueError("data.timesteps: got no step-0 rows in the training split; allowed: episodes that start"
+                             " at timestep 0 (rollouts start from logged initial states)")
+        span = float(data.rewards.max() - data.rewards.min())
+        self.ood_reward = float(data.rewards.min()) - c.ood_kappa * span
+        self.guardian = agent.guardian
+        # A logged row that the guardian itself flags (leave-one-out) makes its matches OOD too.
+        if self.guardian is None:
+            self.row_flag = torch.zeros(len(data), dtype=torch.bool, device=dev)
+        else:
+            self.row_flag = self.guardian.flags(self.keys, self._self_index())
+
+    def _self_index(self) -> torch.Tensor:
+        """Each key's index in the guardian reference (-1 if not a reference point), for leave-one-out."""
+        ref = self.guardian.reference
+        idx = torch.full((len(self.keys),), -1, dtype=torch.long, device=self.keys.device)
+        for start in range(0, len(self.keys), 2048):
+            d = torch.cdist(self.keys[start:start + 2048], ref)
+            val, arg = d.min(1)
+            idx[start:start + 2048] = torch.where(val == 0, arg, -1)
+        return idx
+
+    def step(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(next_obs, reward, phys_cost, terminal, ood)`` for normalised queries ``x`` = (s, a)."""
+        match = torch.cdist(x, self.keys).argmin(1)
+        ood = self.row_flag[match]
+        if self.guardian is not None:
+            ood = ood | self.guardian.flags(x)
+        return self.next_obs[match], self.rew[match], self.cost[match], self.terminal[match], ood
+
+
+@register_agent("ogsrl")
+class OGSRL(OfflineBase):
+    """OGSRL-style agent: density guardian + guarded 1-NN model + two-constraint PPO-Lagrangian."""
+
+    config_class = OGSRLConfig
+    config: OGSRLConfig
+
+    def __init__(self, config: OGSRLConfig | None = None, **overrides) -> None:
+        super().__init__(config, **overrides)
+        self.guardian: DensityGuardian | None = None
+        self.act_norm: Normalizer | None = None
+
+    # -- data --------------------------------------------------------------------------------------
+    def split(self, data: Transitions) -> np.ndarray:
+        """Boolean mask of the held-out rows: whole episodes, a seeded ``holdout_fraction`` of them."""
+        episodes = np.unique(data.episode_ids)
+        rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, 0x0651]))
+        n_out = int(round(self.config.holdout_fraction * len(episodes)))
+        held = rng.permutation(episodes)[:n_out]
+        return np.isin(data.episode_ids, held)
+
+    def prepare_data(self, data: Transitions) -> Transitions:
+        if data.costs is None:
+            raise ValueError("data.costs: got None; allowed: a dataset that records info['cost'] (OGSRL)")
+        return data.select(~self.split(data))
+
+    def _fit_normalizer(self, train: Transitions) -> Normalizer:
+        self.act_norm = Normalizer.fit(train.actions, "minmax", self.config.obs_norm_eps)
+        self.extra_state.update(self.act_norm.state("act_norm"))
+        return super()._fit_normalizer(train)
+
+    def restore_extra(self, extra: dict[str, torch.Tensor]) -> None:
+        super().restore_extra(extra)
+        self.act_norm = Normalizer.from_state(extra, "act_norm")
+        if "guardian.reference" in extra:
+            self.guardian = DensityGuardian.from_state(extra)
+
+    def _horizon(self, train: Transitions) -> int:
+        return self.config.horizon or int(train.timesteps.max()) + 1
+
+    def _make_data(self, train: Transitions) -> GuardedModel:
+        c, g = self.config, self.generators["init"]
+        if c.guardian != "none" and self.guardian is None:
+            keys = torch.cat([self.obs_norm(torch.as_tensor(train.observations.reshape(len(train), -1))),
+                              self.act_norm(torch.as_tensor(train.actions))], 1).to(c.device)
+            self.guardian = DensityGuardian.fit(keys, c.guardian, alpha=c.guardian_alpha, bandwidth=c.bandwidth,
+                                                k=c.knn_k, max_reference=c.max_reference, generator=g)
+            self.extra_state.update(self.guardian.state())
+        if "limits" not in self.extra_state:
+            horizon = self._horizon(train)
+            discounted = episode_sums(train, c.gamma ** train.timesteps * train.costs)
+            _, first = np.unique(train.episode_ids, return_index=True)
+            phys = c.phys_cost_limit if c.phys_cost_limit is not None else c.phys_limit_scale * discounted[first].mean()
+            ood = c.ood_beta * c.gamma ** (horizon - 1)
+            self.extra_state["limits"] = torch.tensor([phys, ood], dtype=torch.float64)
+            self.extra_state["horizon"] = torch.tensor(horizon)
+        return GuardedModel(self, train)
+
+    # -- networks ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        s, c, g = self.spec, self.config, self.generators["init"]
+        actor = GaussianActor(s.obs_dim, s.act_dim, c.policy_hidden, ActionScale(self.act_low, self.act_high),
+                              c.log_std_init, activation="tanh")
+        critic = ValueNet(s.obs_dim, c.value_hidden, activation="tanh")
+        critic.net[-1] = torch.nn.utils.skip_init(torch.nn.Linear, c.value_hidden[-1], len(SIGNALS))
+        self.modules = {"actor": init_(actor, g).to(c.device), "critic": init_(critic, g).to(c.device)}
+        self.optimizers = {"actor": adam(actor.parameters(), c.policy_lr),
+                           "critic": adam(critic.parameters(), c.value_lr)}
+        self.extra_state.setdefault("lagrange", torch.zeros(2, dtype=torch.float64, device=c.device))
+
+    def _policy(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        actor = self.modules["actor"]
+        return actor(obs) if deterministic else actor.sample(obs, self.generators["act"])[0]
+
+    # -- one PPO-Lagrangian iteration ----------------------------------------------------------------
+    @torch.no_grad()
+    def _rollouts(self, model: GuardedModel) -> dict[str, torch.Tensor]:
+        c, actor = self.config, self.modules["actor"]
+        horizon, n = int(self.extra_state["horizon"]), c.rollouts_per_iter
+        low, high = self.act_low.to(c.device), self.act_high.to(c.device)
+        pick = torch.randint(len(model.starts), (n,), generator=self.generators["sample"], device=c.device)
+        raw = model.starts[pick]
+        alive = torch.ones(n, dtype=torch.bool, device=c.device)
+        frozen = torch.zeros(n, dtype=torch.bool, device=c.device)
+        steps: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "act", "logp", "alive", *SIGNALS)}
+        for _ in range(horizon):
+            obs = self.obs_norm(raw)
+            action, logp = actor.sample(obs, self.generators["noise"])
+            executed = torch.maximum(torch.minimum(action, high), low)
+            nxt, rew, cost, terminal, ood = model.step(torch.cat([obs, self.act_norm(executed)], 1))
+            ood = ood | frozen
+            rew = torch.where(ood, torch.full_like(rew, model.ood_reward), rew)
+            cost = torch.where(ood, torch.zeros_like(cost), cost)
+            for key, value in zip(steps, (obs, action, logp, alive.clone(), rew, cost, ood.float()), strict=True):
+                steps[key].append(value)
+            if c.ood_mode == "freeze":
+                frozen = frozen | ood
+                raw = torch.where(frozen[:, None], raw, nxt)
+                alive = alive & ~terminal
+            else:
+                raw = nxt
+                alive = alive & ~terminal & ~ood
+            if not alive.any():
+                break
+        return {k: torch.stack(v) for k, v in steps.items()}
+
+    def _gae(self, rewards: torch.Tensor, values: torch.Tensor, alive: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """GAE over (T, B) with no bootstrap past the horizon or a termination (finite-horizon problem)."""
+        c = self.config
+        mask = alive.float()
+        next_alive = torch.cat([mask[1:], torch.zeros_like(mask[:1])])
+        next_values = torch.cat([values[1:], torch.zeros_like(values[:1])]) * next_alive
+        deltas = (rewards + c.gamma * next_values - values) * mask
+        adv = torch.zeros_like(rewards)
+        running = torch.zeros_like(rewards[0])
+        for t in range(len(rewards) - 1, -1, -1):
+            running = deltas[t] + c.gamma * c.gae_lambda * next_alive[t] * running
+            adv[t] = running
+        return adv, adv + values
+
+    def _iteration(self, model: GuardedModel) -> dict[str, torch.Tensor]:
+        c, actor, critic = self.config, self.modules["actor"], self.modules["critic"]
+        roll = self._rollouts(model)
+        mask = roll["alive"]
+        with torch.no_grad():
+            values = critic.net(roll["obs"])  # (T, B, 3)
+            signals = torch.stack([roll[k] for k in SIGNALS], -1) * mask[..., None]
+            discount = c.gamma ** torch.arange(len(mask), device=mask.device, dtype=signals.dtype)
+            returns_disc = (signals * discount[:, None, None]).sum(0).mean(0)  # J_r, J_phys, J_ood (raw)
+            advs, targets = zip(*(self._gae(signals[..., i], values[..., i], mask) for i in range(len(SIGNALS))),
+                                strict=True)
+            # Multipliers: projected gradient ascent on the raw constraint violations.
+            limits = self.extra_state["limits"]
+            lagrange = self.extra_state["lagrange"]
+            violation = returns_disc[1:].double() - limits
+            lagrange = (lagrange + c.lagrange_lr * violation).clamp(min=0.0)
+            if not c.ood_constraint or self.guardian is None:
+                lagrange[1] = 0.0
+            self.extra_state["lagrange"] = lagrange
+            lam = lagrange.float()
+            adv = (advs[0] - lam[0] * advs[1] - lam[1] * advs[2]) / (1 + lam.sum())
+        flat = mask.reshape(-1)
+        obs = roll["obs"].reshape(-1, roll["obs"].shape[-1])[flat]
+        act = roll["act"].reshape(-1, roll["act"].shape[-1])[flat]
+        old_logp, adv = roll["logp"].reshape(-1)[flat], adv.reshape(-1)[flat]
+        targets = torch.stack(targets, -1).reshape(-1, len(SIGNALS))[flat]
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8) if len(adv) > 1 else adv  # scale only; limits use raw costs
+        n, size = len(obs), max(1, len(obs) // c.minibatches)
+        kl = torch.zeros(())
+        policy_loss = value_loss = torch.zeros(())
+        for _ in range(c.ppo_epochs):
+            order = torch.randperm(n, generator=self.generators["sample"], device=obs.device)
+            for start in range(0, n, size):
+                idx = order[start:start + size]
+                logp = actor.log_prob(obs[idx], act[idx])
+                ratio = (logp - old_logp[idx]).exp()
+                policy_loss = -torch.minimum(ratio * adv[idx],
+                                             ratio.clamp(1 - c.clip_ratio, 1 + c.clip_ratio) * adv[idx]).mean()
+                self.optimizers["actor"].zero_grad(set_to_none=True)
+                policy_loss.backward()
+                self.optimizers["actor"].step()
+                value_loss = (critic.net(obs[idx]) - targets[idx]).pow(2).mean()
+                self.optimizers["critic"].zero_grad(set_to_none=True)
+                value_loss.backward()
+                self.optimizers["critic"].step()
+            with torch.no_grad():
+                kl = (old_logp - actor.log_prob(obs, act)).mean()
+            if kl > 1.5 * c.target_kl:
+                break
+        return {"return": returns_disc[0], "cost_phys": returns_disc[1], "cost_ood": returns_disc[2],
+                "lambda_phys": lagrange[0].float(), "lambda_ood": lagrange[1].float(),
+                "policy_loss": policy_loss.detach(),
+                "value_loss": value_loss.detach(), "kl": kl, "ood_rate": (roll["cost_ood"] * mask).sum() / mask.sum()}
+
+    def support_guard(self) -> SupportGuard | None:
+        """The agent's guardian with its normalisers, for OOD-visit rates on raw (s, a) (None if unguarded)."""
+        if self.guardian is None:
+            return None
+        return SupportGuard(self.guardian, self.obs_norm.loc, self.obs_norm.scale, self.act_norm.loc,
+                            self.act_norm.scale)
+
+    def metadata(self):
+        meta = super().metadata()
+        if "limits" in self.extra_state:
+            meta["limits"] = {"phys": float(self.extra_state["limits"][0]), "ood": float(self.extra_state["limits"][1])}
+        return meta

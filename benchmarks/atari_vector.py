@@ -1,0 +1,176 @@
+"""Vector throughput of the Atari presets against as many bare ``ALE/<Game>-v5`` envs, same vectorisation.
+
+Every preset id is run through ``gym.make_vec(id, num_envs=n, vectorization_mode=mode)`` and timed in
+alternating rounds with ``gym.make_vec("ALE/<Game>-v5", ...)`` built the same way (so both see the same
+machine load); ale-py's own C++ ``AtariVectorEnv`` (threads, no Python per step) is timed the same way
+for reference. Throughput is emulated frames per second of wall-clock time (vector steps x n x 4;
+async workers run in parallel, so process CPU time would not count them), the median of the rounds.
+The ratio preset / v5 is computed per round and its median reported, which is what the 0.95x target
+is about.
+
+    python -m benchmarks.atari_vector                               # writes "## Atari vector" in docs/benchmarks.md
+    python -m benchmarks.atari_vector --games Breakout --presets 3.2A --sizes 4 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import stori_envs  # noqa: F401  (registers the ids)
+from benchmarks.common import command_line, emit, machine_description, markdown_table
+from stori_envs.atari.presets import PAPER_PRESETS, PRESETS, preset_id
+
+logger = logging.getLogger(__name__)
+
+FRAMESKIP = 4
+TARGET = 0.95
+SECTION = "Atari vector"
+
+
+def _ale_ids() -> None:
+    import ale_py
+
+    gym.register_envs(ale_py)
+
+
+def make_gym_vector(env_id: str, n: int, mode: str) -> gym.vector.VectorEnv:
+    return gym.make_vec(env_id, num_envs=n, vectorization_mode=mode)
+
+
+def make_ale_vector(game: str, n: int) -> gym.vector.VectorEnv:
+    """ale-py's C++ vector env, set to the same pipeline as the presets (RGB 210x160, skip 4, max-pool)."""
+    from ale_py.vector_env import AtariVectorEnv
+
+    rom = re.sub(r"(?<!^)(?=[A-Z])", "_", game).lower()
+    return AtariVectorEnv(rom, n, num_threads=0, img_height=210, img_width=160, grayscale=False, stack_num=1,
+                          frameskip=FRAMESKIP, maxpool=True, noop_max=0, reward_clipping=False,
+                          use_fire_reset=False, repeat_action_probability=0.0)
+
+
+def runner(env: gym.vector.VectorEnv, seed: int) -> Callable[[int], float]:
+    """``run(steps)`` -> wall-clock seconds for ``steps`` vector steps of pre-drawn random actions."""
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    actions = rng.integers(env.single_action_space.n, size=(4096, env.num_envs))
+    state = {"i": 0}
+
+    def run(steps: int) -> float:
+        i = state["i"]
+        start = time.perf_counter()
+        for _ in range(steps):
+            env.step(actions[i % len(actions)])
+            i += 1
+        state["i"] = i
+        return time.perf_counter() - start
+
+    return run
+
+
+def compare(make_case: Callable[[], gym.vector.VectorEnv], make_bare: Callable[[], gym.vector.VectorEnv],
+            n: int, steps: int, rounds: int) -> tuple[float, float, float]:
+    """(case frames/s, bare frames/s, median per-round ratio case/bare), rounds alternating case and bare."""
+    case, bare = make_case(), make_bare()
+    try:
+        run_case, run_bare = runner(case, 0), runner(bare, 0)
+        run_case(10), run_bare(10)  # warm-up: first frames, allocations, worker start
+        fps_case, fps_bare = [], []
+        for r in range(rounds):
+            order = (run_case, run_bare) if r % 2 == 0 else (run_bare, run_case)
+            for run in order:
+                seconds = run(steps)
+                (fps_case if run is run_case else fps_bare).append(steps * n * FRAMESKIP / seconds)
+        ratios = np.array(fps_case) / np.array(fps_bare)
+        return float(np.median(fps_case)), float(np.median(fps_bare)), float(np.median(ratios))
+    finally:
+        case.close()
+        bare.close()
+
+
+def run_benchmark(games: list[str], presets: list[str] | None, sizes: list[int], modes: list[str], steps: int,
+                  rounds: int) -> str:
+    _ale_ids()
+    rows = []
+    for game in games:
+        names = [p for p in PAPER_PRESETS[game] if presets is None or p in presets]
+        for n in sizes:
+            for mode in modes:
+                def bare() -> gym.vector.VectorEnv:
+                    return make_gym_vector(f"ALE/{game}-v5", n, mode)
+
+                for name in names:
+                    peek = PRESETS[game][name][0].get("partial_observation.type") == "ram"
+                    fps, fps_bare, ratio = compare(lambda: make_gym_vector(preset_id(game, name), n, mode), bare,
+                                                   n, steps, rounds)
+                    target = "" if peek else f"≥ {TARGET:.2f}x"
+                    met = "" if peek else ("yes" if ratio >= TARGET else "no")
+                    rows.append([game, n, mode, f"T{name}" + (" (RAM peek)" if peek else ""), f"{fps:,.0f}",
+                                 f"{fps_bare:,.0f}", f"{ratio:.2f}x", target, met])
+                    logger.info("%s n=%d %s T%s: %.2fx", game, n, mode, name, ratio)
+            fps, fps_bare, ratio = compare(lambda: make_ale_vector(game, n), lambda: make_gym_vector(
+                f"ALE/{game}-v5", n, "async"), n, steps, rounds)
+            rows.append([game, n, "C++ threads", "ale-py AtariVectorEnv (reference)", f"{fps:,.0f}",
+                         f"{fps_bare:,.0f} (async)", f"{ratio:.2f}x", "", ""])
+    header = ["game", "envs", "vectorisation", "case", "frames/s", "ALE v5 frames/s", "vs ALE v5", "target", "met"]
+    return markdown_table(header, rows)
+
+
+INTRO = """Throughput of `gym.make_vec(<preset id>, num_envs=n, vectorization_mode=...)` against
+`gym.make_vec("ALE/<Game>-v5", ...)` with the same n and vectorisation, timed in alternating rounds on the
+same machine; "vs ALE v5" is the median of the per-round ratios. Frames/s are emulated frames (vector
+steps x n x 4) per second of wall-clock time, medians of the rounds. The v5 envs keep their defaults
+(sticky actions 0.25, last frame only); the presets max-pool the last two frames and carry `info["stori"]`.
+ale-py's `AtariVectorEnv` (C++ threads, RGB 210x160, skip 4, max-pool) is the reference, timed against
+the async v5 vector."""
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace the ``## Atari vector`` section of ``path`` (or append it), leaving every other section alone."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = f"## {SECTION}\n\n" + body.strip() + "\n"
+    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(section.replace("\\", "\\\\") + "\n", text).rstrip() + "\n"
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=list(PRESETS))
+    parser.add_argument("--presets", nargs="+", default=None, help="preset names (default: every paper preset)")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[4, 8])
+    parser.add_argument("--modes", nargs="+", default=["async"], choices=["async", "sync"])
+    parser.add_argument("--steps", type=int, default=100, help="vector steps per round")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds per comparison")
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    table = run_benchmark(args.games, args.presets, args.sizes, args.modes, args.steps, args.rounds)
+    minutes = (time.perf_counter() - started) / 60
+    body = "\n\n".join([
+        INTRO,
+        f"Machine: {machine_description()}; load average {load:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end (shared)  \nCommand: `{command_line()}` ({args.steps} vector steps "
+        f"per round, {args.rounds} alternating rounds, wall-clock, {minutes:.1f} min)",
+        table,
+    ])
+    emit(body)
+    if not args.no_write:
+        write_section(Path(args.out), body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""Offline agents over seeds on the suite's datasets: normalised scores with confidence intervals, and a plot.
+
+For each dataset, agent and seed: train (resumable: each run checkpoints into ``--out`` and a finished
+run's ``result.json`` is reused), then evaluate on fresh environment seeds disjoint from the data's.
+MedSepsis runs add the treatment metrics (true-simulator cost, mortality, OOD-visit rate against a
+guardian fitted on the dataset, MCR/AIR on held-out clinician patients) and the OGSRL ablations.
+
+Datasets are loaded with ``stori_envs.datasets.load_transitions``; a dataset not built yet is built into
+``<out>/datasets`` when the builder can (MedSepsis, Pendulum), and reported as unavailable otherwise
+(Hopper and InvertedDoublePendulum need SAC behaviour checkpoints).
+
+    python benchmarks/offline.py --out runs/offline-bench --steps 4000 --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.interface import load_agent, write_json_atomic
+from agents.offline import A2PR, BC, IQL, OGSRL, TD3BC, BCSafe
+from agents.offline.data import rollout_transitions
+from agents.offline.evaluation import evaluate_agent
+from agents.offline.guardian import SupportGuard
+from agents.offline.treatment import treatment_report
+from benchmarks.common import command_line, emit, machine_description, markdown_table
+
+#: (dataset id, episodes when we build it, role). The issue's suite first; Pendulum stands in when absent.
+DATASETS = [
+    ("stori/hopper/random-medium-25pct-v0", None, "Hopper mixed-suboptimal"),
+    ("stori/hopper/medium-v0", None, "Hopper medium"),
+    ("stori/inverteddoublependulum/medium-v0", None, "InvertedDoublePendulum medium"),
+    ("stori/medsepsis/clinician-v0", 2000, "MedSepsis clinician"),
+    ("stori/pendulum/random-medium-25pct-v0", 200, "Pendulum mixed-suboptimal (stand-in)"),
+    ("stori/pendulum/medium-v0", 200, "Pendulum medium (stand-in)"),
+]
+#: name -> (class, config overrides, needs costs). A2PR runs with a 256-wide VAE here (CPU budget).
+AGENTS: dict[str, tuple[type, dict[str, Any], bool]] = {
+    "bc": (BC, {}, False),
+    "td3bc": (TD3BC, {}, False),
+    "iql": (IQL, {}, False),
+    "a2pr": (A2PR, {"vae_hidden": 256}, False),
+    "bc-safe": (BCSafe, {}, True),
+    "ogsrl": (OGSRL, {"max_reference": 5000}, True),
+    "ogsrl-unguarded": (OGSRL, {"guardian": "none"}, True),
+}
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % CI
+
+
+def get_dataset(name: str, episodes: int | None, root: Path):
+    """(Transitions, where) or (None, why not)."""
+    from stori_envs.datasets import DatasetError, build, load_transitions
+
+    for where in (None, root):
+        try:
+            return load_transitions(name, root=where), str(where or "default root")
+        except DatasetError:
+            continue
+    if episodes is None:
+        return None, "not built and not buildable here (needs SAC behaviour checkpoints)"
+    try:
+        build(name, episodes=episodes, root=root, seed=0)
+        return load_transitions(name, root=root), f"built here ({episodes} episodes)"
+    except Exception as exc:  # noqa: BLE001 - report why, go on with the other datasets
+        return None, f"build failed: {exc}"
+
+
+def ci95(values: list[float]) -> tuple[float, float]:
+    arr = np.asarray([v for v in values if v is not None], float)
+    if len(arr) == 0:
+        return math.nan, math.nan
+    half = T_975.get(len(arr) - 1, 1.96) * arr.std(ddof=1) / math.sqrt(len(arr)) if len(arr) > 1 else math.nan
+    return float(arr.mean()), float(half)
+
+
+def run_one(name: str, data, env_id: str, seed: int, steps: int, out: Path, medical: dict | None) -> dict:
+    result_file = out / "result.json"
+    if result_file.exists():
+        return json.loads(result_file.read_text())
+    cls, overrides, _ = AGENTS[name]
+    is_ogsrl = cls is OGSRL
+    n = steps if not is_ogsrl else max(50, steps // 20)  # OGSRL: one step = one PPO iteration
+    agent = load_agent(out) if (out / "agent.json").exists() else cls(cls.config_class(seed=seed, **overrides))
+    if isinstance(agent, BCSafe) and agent.config.cost_limit is None and not data.metadata.get("cost_limit"):
+        raise ValueError("bc-safe needs a cost_limit")
+    start = time.perf_counter()
+    agent.fit(data, n, out=out, progress=False)
+    train_s = time.perf_counter() - start
+    if medical is None:
+        summary = evaluate_agent(agent, env_id, 20, seed=1_000_000)
+    else:
+        summary = treatment_report(agent, env_id, range(2_000_000, 2_000_000 + medical["episodes"]),
+                                   test_data=medical["test"], guard=medical["guard"])
+    result = {"agent": name, "seed": seed, "steps": n, "train_seconds": train_s, **summary}
+    write_json_atomic(result_file, result)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="runs/offline-bench")
+    parser.add_argument("--steps", type=int, default=4000, help="gradient steps per run (OGSRL: steps / 20 iterations)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS))
+    parser.add_argument("--datasets", nargs="+", default=[d[0] for d in DATASETS])
+    parser.add_argument("--medical-episodes", type=int, default=200, help="evaluation patients per MedSepsis run")
+    parser.add_argument("--plot", default="docs/images/offline_scores.png")
+    args = parser.parse_args()
+    out = Path(args.out)
+    tables, availability, plot_rows = [], [], []
+    for dataset_id, episodes, role in DATASETS:
+        if dataset_id not in args.datasets:
+            continue
+        data, where = get_dataset(dataset_id, episodes, (out / "datasets").resolve())  # builder needs an absolute root
+        availability.append([role, f"`{dataset_id}`", where if data is None else f"{len(data)} transitions, {where}"])
+        if data is None:
+            continue
+        env_id = data.metadata["env_id"]
+        medical = None
+        if data.costs is not None and "MedSepsis" in env_id:
+            from stori_envs.medical.policies import make_policy
+
+            test = rollout_transitions(env_id, make_policy("clinician", seed=3_000_000),
+                                       range(3_000_000, 3_000_200))
+            guard = SupportGuard.from_data(data.observations, data.actions, max_reference=5000)
+            medical = {"episodes": args.medical_episodes, "test": test, "guard": guard}
+        rows = []
+        for name in args.agents:
+            if AGENTS[name][2] and data.costs is None:
+                continue
+            run_dir = out / "runs" / dataset_id.replace("/", "_") / name / f"steps{args.steps}"
+            results = [run_one(name, data, env_id, seed, args.steps, run_dir / f"seed{seed}", medical)
+                       for seed in args.seeds]
+            score, half = ci95([r["normalized_score"] for r in results])
+            mean_return = np.mean([r["return_mean"] for r in results])
+            row = [name, len(results), f"{score:.1f} ± {half:.1f}", f"{mean_return:.1f}"]
+            if medical is not None:
+                cost, chalf = ci95([r["cost_mean"] for r in results])
+                row += [f"{cost:.2f} ± {chalf:.2f}", f"{np.mean([r['mortality'] for r in results]):.3f}",
+                        f"{np.mean([r['ood_visit_rate'] for r in results]):.3f}",
+                        f"{np.mean([r['mcr'] for r in results]):.3f}"]
+            rows.append(row)
+            plot_rows.append((role, name, score, half))
+        header = ["agent", "seeds", "normalised score (95 % CI)", "mean return"]
+        if medical is not None:
+            header += ["episode cost (95 % CI)", "mortality", "OOD-visit rate", "MCR"]
+        tables.append((role, dataset_id, markdown_table(header, rows)))
+    emit(f"Machine: {machine_description()}")
+    emit(f"Command: `{command_line()}`")
+    emit()
+    emit(markdown_table(["dataset", "id", "status"], availability))
+    for role, dataset_id, table in tables:
+        emit()
+        emit(f"**{role}** (`{dataset_id}`)")
+        emit()
+        emit(table)
+    if args.plot and plot_rows:
+        plot(plot_rows, args.plot)
+        emit()
+        emit(f"Plot: `{args.plot}`")
+
+
+def plot(rows: list[tuple], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    roles = list(dict.fromkeys(r[0] for r in rows))
+    fig, axes = plt.subplots(1, len(roles), figsize=(4.5 * len(roles), 3.6), squeeze=False)
+    for ax, role in zip(axes[0], roles, strict=True):
+        sub = [r for r in rows if r[0] == role]
+        ax.bar([r[1] for r in sub], [r[2] for r in sub], yerr=[0 if math.isnan(r[3]) else r[3] for r in sub],
+               capsize=3, color="tab:blue")
+        ax.set_title(role, fontsize=9)
+        ax.set_ylabel("normalised score (mean, 95 % CI)")
+        ax.tick_params(axis="x", rotation=45, labelsize=8)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The emulator as the engine configures it, and as the agent observes it.
+
+* :class:`EmulatorSettings`: the ale-py settings an id spelling may change (sticky actions, action set,
+  game mode and difficulty, frame limit) and how a seeded reset re-seeds the emulator. Without sticky
+  actions the emulator's RNG drives nothing, so a seeded reset restores the power-on snapshot (50 µs);
+  with sticky actions it re-seeds and reloads the ROM exactly as ``ALE/<Game>-v5`` does, so the same
+  seed gives the same sticky draws as ``gym.make(id)``.
+* :class:`ObservedALE`: ``env.unwrapped.ale``. Wrappers that read the screen from the emulator
+  (Gymnasium's ``AtariPreprocessing``, some SB3 wrappers) would otherwise see the true screen and
+  bypass type 3.2. Right after a step or reset its screen reads return the frame the agent got;
+  every other call, and every screen read after a call that may change the screen, goes to the
+  emulator itself (``env.unwrapped.emulator``).
+* :func:`luminance`: ALE's grayscale of an RGB frame (rounded ITU-R 601 luma, which is how ALE builds
+  its grayscale palette; tested against ``getScreenGrayscale`` on all four games).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ale_py import ALEInterface, LoggerMode, roms
+
+from stori_envs.taxonomy.validation import check_number, field_error
+
+#: ALE calls after which the screen is the emulator's again, not the observation's.
+_MOVES_SCREEN = ("act", "reset_game", "restoreState", "restoreSystemState", "setRAM", "loadROM", "setMode",
+                 "setDifficulty")
+
+
+def luminance(frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """ALE's grayscale of an (H, W, 3) uint8 frame: round(0.299 R + 0.587 G + 0.114 B), as uint8 (H, W)."""
+    f = frame.astype(np.uint32)
+    y = f[..., 0] * 299 + f[..., 1] * 587 + f[..., 2] * 114 + 500
+    y //= 1000
+    if out is None:
+        return y.astype(np.uint8)
+    out[...] = y.reshape(out.shape)
+    return out
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """ale-py settings of the engine's emulator (the v5 keyword arguments it honours)."""
+
+    rom: str
+    repeat_action_probability: float = 0.0
+    full_action_space: bool = False
+    mode: int | None = None
+    difficulty: int | None = None
+    max_num_frames_per_episode: int = 108_000
+
+    @classmethod
+    def checked(cls, rom: str, *, repeat_action_probability: Any = 0.0, full_action_space: Any = False,
+                mode: Any = None, difficulty: Any = None, max_num_frames_per_episode: Any = 108_000
+                ) -> EmulatorSettings:
+        sticky = check_number("repeat_action_probability", repeat_action_probability, 0.0, 1.0)
+        if not isinstance(full_action_space, bool):
+            raise field_error("full_action_space", full_action_space, "True or False")
+        for name, value in (("mode", mode), ("difficulty", difficulty)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+                raise field_error(name, value, "None or an integer game " + name)
+        frames = 0 if max_num_frames_per_episode is None else max_num_frames_per_episode
+        if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 0:
+            raise field_error("max_num_frames_per_episode", max_num_frames_per_episode,
+                              "an integer >= 0 (0 or None: no limit)")
+        return cls(rom, sticky, full_action_space, None if mode is None else int(mode),
+                   None if difficulty is None else int(difficulty), int(frames))
+
+    @property
+    def sticky(self) -> bool:
+        return self.repeat_action_probability > 0
+
+    def build(self) -> ALEInterface:
+        """A configured emulator with the ROM loaded (seeded from fresh entropy when sticky actions are on)."""
+        ALEInterface.setLoggerMode(LoggerMode.Error)  # static, before construction: no banner on stdout
+        ale = ALEInterface()
+        ale.setFloat("repeat_action_probability", self.repeat_action_probability)
+        ale.setInt("frame_skip", 1)
+        ale.setInt("max_num_frames_per_episode", self.max_num_frames_per_episode)
+        ale.setInt("random_seed", _ale_seed(None) if self.sticky else 0)
+        self.load(ale)
+        return ale
+
+    def load(self, ale: ALEInterface) -> None:
+        ale.loadROM(roms.get_rom_path(self.rom))
+        for name, value, available, setter in (
+                ("mode", self.mode, ale.getAvailableModes, ale.setMode),
+                ("difficulty", self.difficulty, ale.getAvailableDifficulties, ale.setDifficulty)):
+            if value is None:
+                continue
+            allowed = [int(v) for v in available()]
+            if value not in allowed:
+                raise field_error(name, value, f"one of the game's {name}s {allowed}")
+            setter(value)
+
+    def reseed(self, ale: ALEInterface, seed: int) -> None:
+        """What ``ALE/<Game>-v5`` does on a seeded reset: seed the emulator's RNG and reload the ROM."""
+        ale.setInt("random_seed", _ale_seed(seed))
+        self.load(ale)
+
+
+def _ale_seed(seed: int | None) -> int:
+    """The emulator seed ale-py's AtariEnv derives from a reset seed (second word of its SeedSequence)."""
+    return int(np.int32(np.random.SeedSequence(seed).generate_state(n_words=2)[1]))
+
+
+class ObservedALE:
+    """``env.unwrapped.ale``: the emulator, except that screen reads right after a step or reset return
+    the frame the agent observed (3.2 applied, pooled). See the module docstring."""
+
+    __slots__ = ("_env", "_emulator", "fresh")
+
+    def __init__(self, env: Any, emulator: ALEInterface) -> None:
+        self._env = env
+        self._emulator = emulator
+        self.fresh = False
+
+    def getScreenRGB(self, out: np.ndarray | None = None) -> np.ndarray:  # noqa: N802 - ALE's name
+        frame = self._env._last_frame if self.fresh else None
+        if frame is None:
+            return self._emulator.getScreenRGB() if out is None else self._emulator.getScreenRGB(out)
+        if out is None:
+            return frame.copy()
+        out[...] = frame.reshape(out.shape)
+        return out
+
+    def getScreenGrayscale(self, out: np.ndarray | None = None) -> np.ndarray:  # noqa: N802 - ALE's name
+        frame = self._env._last_frame if self.fresh else None
+        if frame is None:
+            return self._emulator.getScreenGrayscale() if out is None else self._emulator.getScreenGrayscale(out)
+        return luminance(frame, out)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._emulator, name)
+        if name in _MOVES_SCREEN:
+            self.fresh = False
+        return attr
+
+    def __repr__(self) -> str:
+        return f"ObservedALE({self._emulator!r})"

@@ -1,0 +1,443 @@
+"""Build a dataset: roll the tier's behaviour out, stream episodes into a Minari dataset, verify, publish.
+
+A build writes into ``<root>/.stori-build/<random>/`` (a hidden directory Minari never lists), with
+``MINARI_DATASETS_PATH`` pointed there only while Minari creates files, records checksums and the
+fingerprint, validates the result and only then moves the dataset directory to its final place with one
+``os.rename``. A build killed at any point leaves no directory under the dataset's id, so nothing
+incomplete loads; the next build removes stale temporary directories.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from stori_envs.datasets import collect as C
+from stori_envs.datasets import integrity
+from stori_envs.datasets.behaviour import make_behaviour
+from stori_envs.datasets.behaviour.atari import RamInfo
+from stori_envs.datasets.recipes import MIXTURE, DatasetName, EnvRecipe, parse_name, resolve_profile
+
+logger = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+BUILD_DIR = ".stori-build"
+REFS_DIR = ".stori-refs"
+REF_OFFSET = 1_000_000  # reference-score episodes use indices from here: disjoint from the dataset's
+_ENV_LOCK = threading.Lock()
+
+
+def datasets_root() -> Path:
+    """``$MINARI_DATASETS_PATH``, or Minari's default (``~/.minari/datasets``)."""
+    root = os.environ.get("MINARI_DATASETS_PATH") or os.path.join(os.path.expanduser("~"), ".minari", "datasets")
+    return Path(root)
+
+
+@contextlib.contextmanager
+def minari_root(path: Path) -> Iterator[None]:
+    """Point Minari at ``path`` while it creates files (Minari takes its root only from the environment)."""
+    with _ENV_LOCK:
+        old = os.environ.get("MINARI_DATASETS_PATH")
+        os.environ["MINARI_DATASETS_PATH"] = str(path)
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("MINARI_DATASETS_PATH", None)
+            else:
+                os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def env_spec(env_id: str, kwargs: dict[str, Any]) -> gym.envs.registration.EnvSpec:
+    """The registered spec of ``env_id`` with ``kwargs`` merged in: ``gym.make(spec)`` rebuilds the env."""
+    spec = gym.spec(env_id)
+    return dataclasses.replace(spec, kwargs={**spec.kwargs, **kwargs})
+
+
+def resolved_profile(spec) -> dict[str, Any] | None:
+    """The stochasticity settings the environment actually runs with (what ``env_spec`` resolves to):
+    a MedSepsis config's blocks, or the STORI profile of a suite env; None for a bare Gymnasium env."""
+    env = gym.make(spec)
+    try:
+        inner = env.unwrapped
+        for attr in ("config", "profile"):
+            value = getattr(inner, attr, None)
+            if hasattr(value, "to_dict"):
+                return {attr: value.to_dict()}
+        e = env
+        while hasattr(e, "env"):  # generic profiles live on wrappers; their specs record the settings
+            e = e.env
+        wrappers = getattr(env.spec, "additional_wrappers", ()) or ()
+        return {"wrappers": [{"name": w.name, "kwargs": w.kwargs} for w in wrappers]} if wrappers else None
+    finally:
+        env.close()
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    a = np.asarray(values, np.float64)
+    if a.size == 0:
+        return {}
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max()),
+            "n": int(a.size)}
+
+
+def _buffer(ep: C.Episode, new_id: int):
+    from minari.data_collector import EpisodeBuffer
+
+    return EpisodeBuffer(id=new_id, seed=ep.seed, observations=ep.observations, actions=ep.actions,
+                         rewards=ep.rewards, terminations=ep.terminations, truncations=ep.truncations, infos=ep.infos)
+
+
+class _Sink:
+    """Appends chunks of episodes to a Minari dataset created on the first chunk (bounded memory)."""
+
+    def __init__(self, tmp_root: Path, dataset_id: str, spec, create_kwargs: dict[str, Any]) -> None:
+        self.tmp_root, self.dataset_id, self.spec, self.create_kwargs = tmp_root, dataset_id, spec, create_kwargs
+        self.dataset = None
+        self.count = 0
+        self.returns: list[float] = []
+        self.costs: list[float] = []
+        self.lengths: list[int] = []
+        self.sources: dict[str, int] = {}
+        self.source_steps: dict[str, int] = {}
+
+    def __call__(self, episodes: list[C.Episode]) -> None:
+        import minari
+
+        buffers = [_buffer(ep, self.count + k) for k, ep in enumerate(episodes)]
+        ids = list(range(self.count, self.count + len(episodes)))
+        with minari_root(self.tmp_root):
+            if self.dataset is None:
+                self.dataset = minari.create_dataset_from_buffers(
+                    self.dataset_id, buffers, env=self.spec, eval_env=self.spec, data_format="hdf5",
+                    jpeg_encoding=False, **self.create_kwargs)
+            else:
+                self.dataset.storage.update_episodes(buffers)
+        metas = []
+        for ep in episodes:
+            meta = {k: v for k, v in ep.meta.items() if v is not None}
+            meta.setdefault("source_index", ep.index)
+            metas.append(meta)
+            self.returns.append(meta["return"])
+            self.lengths.append(meta["length"])
+            if "cost" in meta:
+                self.costs.append(meta["cost"])
+            src = meta.get("source", "?")
+            self.sources[src] = self.sources.get(src, 0) + 1
+            self.source_steps[src] = self.source_steps.get(src, 0) + meta["length"]
+        self.dataset.storage.update_episode_metadata(metas, ids)
+        self.count += len(episodes)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dataset.storage.data_path).parent
+
+
+@dataclasses.dataclass
+class BuildContext:
+    """Everything one build needs: the environment, the policies' context, seeds and sizes."""
+
+    name: DatasetName
+    recipe: EnvRecipe
+    env_id: str
+    kwargs: dict[str, Any]
+    profile: Any
+    seed: int
+    workers: int
+    chunk: int
+    progress: Callable[[int], None] | None = None
+
+    def behaviour(self, tier: str, action_space: gym.Space):
+        return make_behaviour(self.recipe.kind, tier, action_space, env_id=self.recipe.env_id,
+                              game=self.recipe.game, dt_hours=self.kwargs.get("dt_hours", 4))
+
+    def vector_env(self) -> gym.vector.VectorEnv:
+        wrappers = (RamInfo,) if self.recipe.kind == "atari" else ()
+        return C.make_vector_env(self.env_id, self.kwargs, self.workers, wrappers)
+
+    def run(self, envs, tier: str, indices, on_chunk, progress=True) -> None:
+        behaviour = self.behaviour(tier, envs.single_action_space)
+        C.collect(envs, behaviour, indices, self.seed, tier, on_chunk, chunk=self.chunk,
+                  progress=self.progress if progress else None, cost_names=_cost_names(self.recipe))
+
+
+def _cost_names(recipe: EnvRecipe) -> tuple[str, ...] | None:
+    if recipe.kind != "medsepsis":
+        return None
+    from stori_envs.medical.config import COST_NAMES
+
+    return tuple(COST_NAMES)
+
+
+def reference_scores(ctx: BuildContext, envs, episodes: int, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Mean returns of the random and expert policies (and the clinician's mean cost for MedSepsis).
+
+    The same for every tier of an environment + profile + seed; cached as JSON under ``cache_dir``
+    keyed by everything they depend on (env, kwargs, seed, episodes, the policies and their checkpoints).
+    """
+    tiers = ("random", "expert") + (("clinician",) if ctx.recipe.kind == "medsepsis" else ())
+    space = envs.single_action_space
+    key_data = {"env_id": ctx.env_id, "kwargs": ctx.kwargs, "seed": ctx.seed, "episodes": episodes,
+                "schema": SCHEMA_VERSION, "suite": __import__("stori_envs").__version__,
+                "policies": {t: ctx.behaviour(t, space).describe() for t in tiers}}
+    key = hashlib.sha256(json.dumps(key_data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    cache = cache_dir / f"{key}.json" if cache_dir is not None else None
+    if cache is not None and cache.is_file():
+        with contextlib.suppress(ValueError, OSError):
+            return json.loads(cache.read_text())
+    out: dict[str, Any] = {"episodes": episodes, "indices": [REF_OFFSET, REF_OFFSET + episodes - 1]}
+    for tier in tiers:
+        returns, costs = [], []
+
+        def keep(eps, returns=returns, costs=costs):
+            returns.extend(e.meta["return"] for e in eps)
+            costs.extend(e.meta.get("cost", 0.0) for e in eps)
+
+        ctx.run(envs, tier, range(REF_OFFSET, REF_OFFSET + episodes), keep, progress=False)
+        out[tier] = {"return": float(np.mean(returns)), "cost": float(np.mean(costs))}
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        tmp.write_text(json.dumps(out))
+        os.replace(tmp, cache)  # atomic: a reader sees the old file or the whole new one
+    return out
+
+
+def plan_mixture(lengths_main: list[int], lengths_src: list[int], share: float, n: int, rng: np.random.Generator
+                 ) -> tuple[list[int], list[int]]:
+    """Whole episodes without replacement: ``k`` source episodes and ``n - k`` random ones (each pool in a
+    seeded random order), ``k`` chosen so the source's share of transitions is closest to ``share``."""
+    perm_main, perm_src = rng.permutation(len(lengths_main)), rng.permutation(len(lengths_src))
+    best, best_k = None, 0
+    for k in range(0, min(n, len(lengths_src)) + 1):
+        src = sum(lengths_src[i] for i in perm_src[:k])
+        main = sum(lengths_main[i] for i in perm_main[:n - k])
+        err = abs(src / max(src + main, 1) - share)
+        if best is None or err < best - 1e-12:
+            best, best_k = err, k
+    return sorted(int(i) for i in perm_main[:n - best_k]), sorted(int(i) for i in perm_src[:best_k])
+
+
+def _cleanup_stale(root: Path, max_age_s: float = 6 * 3600) -> None:
+    base = root / BUILD_DIR
+    if not base.is_dir():
+        return
+    for d in base.iterdir():
+        with contextlib.suppress(OSError):
+            if time.time() - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+
+
+def _publish(tmp_root: Path, root: Path, dataset_id: str, overwrite: bool) -> Path:
+    """Copy missing namespace metadata, then move the dataset directory into place with one rename."""
+    parts = dataset_id.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        rel = Path(*parts[:depth])
+        (root / rel).mkdir(parents=True, exist_ok=True)
+        src = tmp_root / rel / "namespace_metadata.json"
+        dst = root / rel / "namespace_metadata.json"
+        if src.is_file() and not dst.is_file():
+            shutil.copy(src, dst)
+    final = root / dataset_id
+    trash = None
+    if final.exists():
+        if not overwrite:
+            raise ValueError(f"name: got {dataset_id!r}, which exists at {final}; allowed: a new name or version "
+                             "(or overwrite=True / --overwrite)")
+        trash = tmp_root / "replaced"
+        os.rename(final, trash)
+    os.rename(tmp_root / dataset_id, final)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+    return final
+
+
+def build(name: str, profile: str | dict | None = None, *, episodes: int | None = None, seed: int = 0,
+          workers: int = 1, chunk: int = 64, ref_episodes: int | None = None, progress: bool = False,
+          overwrite: bool = False, root: str | Path | None = None) -> dict[str, Any]:
+    """Build dataset ``name`` (``stori/<env>/[<slug>/]<tier>-v0``) under ``profile``; return its summary.
+
+    ``episodes`` defaults to the environment's size (docs/datasets.md); ``workers`` sub-environments run
+    in parallel (the data does not depend on it); ``chunk`` episodes are written at a time;
+    ``ref_episodes`` (default: the environment's) episodes of the random and expert policies give
+    ``ref_min_score``/``ref_max_score``; ``root`` defaults to ``$MINARI_DATASETS_PATH``.
+    """
+    parsed = parse_name(name)
+    recipe = parsed.recipe
+    slug, env_id, kwargs, profile_record = resolve_profile(recipe, profile)
+    if parsed.slug is not None and parsed.slug != slug:
+        raise ValueError(f"name: got profile segment {parsed.slug!r} with profile {profile!r} (slug {slug!r}); "
+                         "allowed: the slug of the given profile, or omit the segment")
+    parsed = dataclasses.replace(parsed, slug=slug)
+    for field_name, value, low in (("episodes", episodes, 1), ("workers", workers, 1), ("chunk", chunk, 1),
+                                   ("ref_episodes", ref_episodes, 1), ("seed", seed, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise ValueError(f"{field_name}: got {value!r}; allowed: an integer >= {low}")
+    n = episodes or recipe.episodes
+    ref_episodes = ref_episodes or recipe.ref_episodes
+    root = Path(root) if root is not None else datasets_root()
+    root.mkdir(parents=True, exist_ok=True)
+    _cleanup_stale(root)
+    dataset_id = parsed.dataset_id
+    if (root / dataset_id).exists() and not overwrite:
+        raise ValueError(f"name: got {dataset_id!r}, which exists at {root / dataset_id}; allowed: a new name or "
+                         "version (or overwrite=True / --overwrite)")
+    tmp_root = root / BUILD_DIR / uuid.uuid4().hex
+    tmp_root.mkdir(parents=True)
+    try:
+        return _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chunk, ref_episodes,
+                      progress, overwrite, root, tmp_root)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _progress_bar(enabled: bool, total: int, label: str):
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    @contextlib.contextmanager
+    def bar():
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[steps]} transitions"), TimeRemainingColumn()) as p:
+            task = p.add_task(label, total=total, steps=0)
+            state = {"steps": 0}
+
+            def advance(length: int) -> None:
+                state["steps"] += length
+                p.update(task, advance=1, steps=state["steps"])
+
+            yield advance
+
+    return bar()
+
+
+def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chunk, ref_episodes, show,
+           overwrite, root, tmp_root) -> dict[str, Any]:
+    import stori_envs
+
+    spec = env_spec(env_id, kwargs)
+    resolved = resolved_profile(spec)
+    drift = ((resolved or {}).get("config") or {}).get("drift") or {}
+    if drift.get("clock") == "global":
+        raise ValueError(f"profile: got {parsed.slug!r}, a drift on the global clock; allowed: episode-clock drift "
+                         "(every dataset episode starts with its own seeded reset, which restarts the global clock, "
+                         "so the drift would never switch)")
+    tier = parsed.tier
+    mixture = MIXTURE.match(tier)
+    if tier == "medium-expert":
+        sources = [("medium", list(range(n // 2))), ("expert", list(range(n - n // 2)))]
+    elif mixture:
+        sources = [("random", list(range(n))), (mixture[1], list(range(n)))]
+    else:
+        sources = [(tier, list(range(n)))]
+    total = sum(len(ix) for _, ix in sources)
+    started = time.perf_counter()
+    with _progress_bar(show, total + 0, f"{parsed.dataset_id}") as advance:
+        ctx = BuildContext(parsed, recipe, env_id, kwargs, profile_record, seed, workers, chunk, advance)
+        envs = ctx.vector_env()
+        try:
+            refs = reference_scores(ctx, envs, ref_episodes, root / REFS_DIR)
+            behaviours = {s: ctx.behaviour(s, envs.single_action_space).describe() for s, _ in sources}
+            create = {"algorithm_name": "+".join(b["policy"] for b in behaviours.values()),
+                      "author": "stori-envs", "author_email": "stori-envs@users.noreply.github.com",
+                      "code_permalink": "https://github.com/stori-envs/stori-envs/tree/main/stori_envs/datasets",
+                      "ref_min_score": refs["random"]["return"], "ref_max_score": refs["expert"]["return"],
+                      "description": f"{recipe.env_id} {tier} tier (stori-envs {stori_envs.__version__}); "
+                                     "see docs/datasets.md", "requirements": []}
+            sink = _Sink(tmp_root, parsed.dataset_id, spec, create)
+            mix_record = None
+            if mixture:
+                mix_record = _mixture(ctx, envs, tmp_root, spec, sources, n, int(mixture[2]) / 100, sink)
+            else:
+                for source, indices in sources:
+                    ctx.run(envs, source, indices, sink)
+        finally:
+            envs.close()
+    seconds = time.perf_counter() - started
+    storage = sink.dataset.storage
+    path = sink.path
+    stori = {
+        "schema_version": SCHEMA_VERSION, "suite_version": stori_envs.__version__,
+        "collector": f"stori_envs.datasets.collect (schema {SCHEMA_VERSION})",
+        "env_id": env_id, "base_env_id": recipe.env_id, "env_kwargs": kwargs,
+        "profile": {"slug": parsed.slug or "default", "record": profile_record,
+                    "resolved": resolved},
+        "tier": tier, "behaviour": behaviours, "mixture": mix_record,
+        "seeds": {"base": seed, "rule": "episode i: reset(seed=SeedSequence([base, i]).generate_state(1, uint32)[0]);"
+                  " policy stream: SeedSequence([base, i, crc32(source)]) (collect.episode_seed/policy_seed)",
+                  "ref_indices": refs["indices"]},
+        "returns": _stats(sink.returns), "lengths": _stats(sink.lengths),
+        "sources": {"episodes": sink.sources, "transitions": sink.source_steps},
+        "ref_source": {"ref_min_score": f"mean return of the random policy over {ref_episodes} episodes",
+                       "ref_max_score": f"mean return of the expert policy over {ref_episodes} episodes",
+                       "values": refs},
+        "actions": "the action the behaviour chose; infos/executed_action holds what the environment ran",
+        "infos": list(C.STEP_KEYS) + (["cost", "cost_components"] if sink.costs else []),
+        "workers": workers, "build_seconds": round(seconds, 2),
+    }
+    if sink.costs:
+        stori["costs"] = {**_stats(sink.costs), "cost_limit": refs["clinician"]["cost"] if "clinician" in refs
+                          else None, "cost_names": list(_cost_names(recipe) or [])}
+    if recipe.kind == "atari":
+        stori["observation_format"] = recipe.notes
+    stori["checksums"] = integrity.checksums(path / "data")
+    stori["fingerprint"] = integrity.fingerprint(storage)
+    storage.update_metadata({"stori": stori})
+    integrity.validate(path)
+    final = _publish(tmp_root, root, parsed.dataset_id, overwrite)
+    logger.info("built %s (%d episodes) at %s", parsed.dataset_id, sink.count, final)
+    return {"dataset_id": parsed.dataset_id, "path": str(final), "episodes": sink.count,
+            "transitions": int(sum(sink.lengths)), "seconds": seconds, "fingerprint": stori["fingerprint"],
+            "returns": stori["returns"], "costs": stori.get("costs")}
+
+
+def _mixture(ctx, envs, tmp_root, spec, sources, n, share, sink) -> dict[str, Any]:
+    """Collect each source's pool into a temporary dataset, pick whole episodes, copy them in a seeded order."""
+    pools = {}
+    for source, indices in sources:
+        pool = _Sink(tmp_root, f"pool/{source}-v0", spec, sink.create_kwargs)
+        ctx.run(envs, source, indices, pool)
+        pools[source] = pool
+    (main, _), (src, _) = sources
+    rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 0x6D6978]))  # "mix"
+    keep_main, keep_src = plan_mixture(pools[main].lengths, pools[src].lengths, share, n, rng)
+    picks = [(main, i) for i in keep_main] + [(src, i) for i in keep_src]
+    order = rng.permutation(len(picks))
+    picks = [picks[i] for i in order]
+    for start in range(0, len(picks), ctx.chunk):
+        part = picks[start:start + ctx.chunk]
+        episodes = []
+        for source, i in part:
+            storage = pools[source].dataset.storage
+            (_, data), = integrity.iter_episodes(storage, [i])
+            meta = dict(next(iter(storage.get_episode_metadata([i]))))
+            meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in meta.items()
+                    if k not in ("id", "seed", "total_steps", "options")}  # Minari's own attributes
+            index = int(meta.get("source_index", i))
+            episodes.append(C.Episode(index, C.episode_seed(ctx.seed, index), data["observations"], data["actions"],
+                                      data["rewards"], data["terminations"],
+                                      data["truncations"], data["infos"], meta))
+        sink(episodes)
+    steps = {s: sum(pools[s].lengths[i] for i in ix) for s, ix in ((main, keep_main), (src, keep_src))}
+    total = max(sum(steps.values()), 1)
+    return {"sources": {s: {"dataset_id": f"{ctx.name.dataset_id.rsplit('/', 1)[0]}/{s}-v{ctx.name.version}",
+                            "pool_episodes": len(pools[s].lengths), "selected": ix}
+                        for s, ix in ((main, keep_main), (src, keep_src))},
+            "target_share": share, "by": "transitions",
+            "realised_transition_share": steps[src] / total,
+            "realised_episode_share": len(keep_src) / max(len(picks), 1),
+            "note": "pool episode i of a source is episode i of that source's dataset with the same base seed"}

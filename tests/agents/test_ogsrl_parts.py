@@ -1,0 +1,124 @@
+"""OGSRL's parts (guardian, guarded model, limits) and the treatment metrics, on MedSepsis rollouts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import medsepsis_data
+from helpers_agents import tiny
+
+from agents.offline.data import rollout_transitions
+from agents.offline.guardian import DensityGuardian, SupportGuard
+from agents.offline.ogsrl import GuardedModel
+from agents.offline.treatment import acp, air, mcr, treatment_report
+
+
+@pytest.mark.parametrize("kind", ["kde", "knn"])
+def test_guardian_flag_rates(kind, medsepsis):
+    """Spec A16: LOO flag rate on its own data = alpha +- 1/N; far above alpha on random-tier data."""
+    guard = SupportGuard.from_data(medsepsis.observations, medsepsis.actions, kind, alpha=0.1)
+    ref = guard.guardian.reference
+    own = guard.guardian.flags(ref, self_index=torch.arange(len(ref))).float().mean().item()
+    assert abs(own - 0.1) <= 1.0 / len(ref) + 1e-9
+    rng = np.random.default_rng(1)
+    random_tier = rollout_transitions("stori/MedSepsis-v0", lambda o: rng.uniform(-1, 1, 2), range(900, 930))
+    assert guard.flags(random_tier.observations, random_tier.actions).float().mean().item() > 0.5
+    held_out = medsepsis_data(episodes=80, seed=7000)
+    rate = guard.flags(held_out.observations, held_out.actions).float().mean().item()
+    assert rate < 0.35  # same tier, unseen patients: near alpha (small data, so a loose bound)
+
+
+def test_guardian_state_round_trip(medsepsis):
+    x = torch.as_tensor(np.c_[medsepsis.observations, medsepsis.actions])
+    x = (x - x.mean(0)) / x.std(0)
+    g = DensityGuardian.fit(x, "kde", max_reference=300, generator=torch.Generator().manual_seed(0))
+    assert len(g.reference) == 300
+    h = DensityGuardian.from_state(g.state())
+    assert torch.equal(g.flags(x), h.flags(x)) and h.threshold == g.threshold
+
+
+def test_guarded_model_lookup_and_ood(medsepsis):
+    """Spec A17: a logged (s, a) returns its own row; a far-away query is OOD (then terminate + penalty)."""
+    agent = tiny("ogsrl")
+    agent.fit(medsepsis, 1, progress=False)
+    train = agent.prepare_data(medsepsis)
+    model = GuardedModel(agent, train)
+    i = np.flatnonzero(~model.row_flag.numpy())[:5]
+    nxt, rew, cost, term, ood = model.step(model.keys[i])
+    assert torch.equal(nxt, model.next_obs[i]) and torch.equal(rew, model.rew[i]) and not ood.any()
+    np.testing.assert_array_equal(nxt.numpy(), train.next_observations[i])
+    np.testing.assert_array_equal(cost.numpy(), train.costs[i])
+    far = model.keys[i] + 5.0
+    assert model.step(far)[-1].all()
+    assert model.ood_reward < train.rewards.min()
+
+
+def test_ogsrl_limits_and_split(medsepsis):
+    agent = tiny("ogsrl", holdout_fraction=0.25)
+    agent.fit(medsepsis, 1, progress=False)
+    held = agent.split(medsepsis)
+    assert 0.15 < held.mean() < 0.35
+    train_eps, held_eps = set(medsepsis.episode_ids[~held]), set(medsepsis.episode_ids[held])
+    assert not train_eps & held_eps  # split by whole episodes
+    phys, ood = agent.extra_state["limits"].tolist()
+    horizon = int(agent.extra_state["horizon"])
+    assert horizon == medsepsis.timesteps.max() + 1
+    assert ood == pytest.approx(0.05 * 0.99 ** (horizon - 1))
+    train = medsepsis.select(~held)
+    disc = []
+    for e in np.unique(train.episode_ids):
+        rows = train.episode_ids == e
+        disc.append(sum(0.99 ** t * c for t, c in zip(train.timesteps[rows], train.costs[rows], strict=True)))
+    assert phys == pytest.approx(np.mean(disc), rel=1e-6)
+
+
+def test_unguarded_ablation_has_no_ood_cost(medsepsis):
+    agent = tiny("ogsrl", guardian="none")
+    history = agent.fit(medsepsis, 5, progress=False)["train"]
+    assert agent.guardian is None and agent.support_guard() is None
+    assert all(row["cost_ood"] == 0 and row["lambda_ood"] == 0 for row in history)
+
+
+class Constant:
+    """A fixed-action agent: metrics on it can be computed by hand."""
+
+    spec = None
+
+    def __init__(self, action):
+        self.action = np.asarray(action, np.float32)
+
+    def act(self, obs, deterministic=True):
+        return np.tile(self.action, (len(obs), 1))
+
+
+def test_treatment_metrics_by_hand(medsepsis):
+    from stori_envs.medical.config import OBS
+
+    agent = Constant([-1.0, -1.0])  # no fluid, no vasopressor
+    expected = (np.linalg.norm(medsepsis.actions - agent.action, axis=1) < 0.1).mean()
+    assert mcr(agent, medsepsis) == pytest.approx(expected)
+    assert air(agent, medsepsis) == 0.0  # never raises a dose above the previous one (-1 is the minimum)
+    up = air(Constant([1.0, 1.0]), medsepsis)
+    obs = medsepsis.observations
+    risk = (obs[:, OBS["spo2"]] < 92) | (obs[:, OBS["urine"]] < 0.5)
+    prev = obs[risk][:, [OBS["prev_fluid"], OBS["prev_vasopressor"]]]
+    assert up == pytest.approx((prev < 1.0).any(1).mean())
+    steady = acp([np.zeros((5, 2)), np.ones((3, 2))])
+    assert steady == {"ifa_ml": 0.0, "mvd_ug_kg_min": 0.0}
+    swing = acp([np.array([[-1.0, -1.0], [1.0, 1.0]])])
+    assert swing == pytest.approx({"ifa_ml": 2000.0, "mvd_ug_kg_min": 1.0})
+
+
+def test_treatment_report_on_the_simulator(medsepsis):
+    agent = tiny("ogsrl")
+    agent.fit(medsepsis, 3, progress=False)
+    test_rows = medsepsis.select(agent.split(medsepsis))
+    report = treatment_report(agent, "stori/MedSepsis-v0", range(100, 106), test_data=test_rows,
+                              guard=agent.support_guard())
+    assert report["episodes"] == 6 and 0 <= report["mortality"] <= 1
+    assert 0 <= report["ood_visit_rate"] <= 1 and 0 <= report["mcr"] <= 1
+    assert set(report["component_rates"]) >= {"hypoxemia", "oliguria"}
+    json.dumps(report)  # JSON-ready

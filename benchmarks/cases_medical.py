@@ -5,17 +5,28 @@ simulator without Gymnasium's ``gym.make`` wrappers, and the physiology integrat
 of 16 Euler-Maruyama sub-steps on a fixed patient), the floor under everything else.
 
     python -m benchmarks.cases_medical    # MedSepsis only; python -m benchmarks.throughput runs it with the rest
+    python -m benchmarks.cases_medical --compare-with /tmp/before --steps 5000 --repeats 5
+
+``--compare-with DIR`` measures another checkout of the package side by side (e.g. the tree before a
+refactor): each round runs every case once in a fresh process per tree, alternating the trees, and the
+table shows each tree's best steps/s per case and the ratio (process CPU time, so the ratio is robust to
+the machine's load).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 import stori_envs  # noqa: F401  (registers the stori/ ids)
-from benchmarks.common import Case, emit, time_interleaved
+from benchmarks.common import Case, command_line, emit, machine_description, markdown_table, time_interleaved
 from benchmarks.throughput import report, stepping_case
 from stori_envs.medical.config import MedSepsisParams
 from stori_envs.medical.env import MedSepsisEnv
@@ -49,14 +60,48 @@ def cases() -> list[Case]:
     return out
 
 
+def _measure_json(steps: int) -> dict[str, float]:
+    """Steps/s of every case, one round, process CPU time (what ``--json`` prints)."""
+    group = cases()
+    times = time_interleaved(group, steps, 1, clock=time.process_time)
+    return {name: 1.0 / t[0] for name, t in times.items()}
+
+
+def compare(other: Path, steps: int, repeats: int) -> str:
+    """Side-by-side table of this tree and ``other`` (alternating fresh processes, best of ``repeats``)."""
+    here = Path(__file__).resolve().parents[1]
+    trees = {"before": other.resolve(), "after": here}
+    best: dict[str, dict[str, float]] = {k: {} for k in trees}
+    for _ in range(repeats):
+        for label, tree in trees.items():
+            # This harness (this file) measures both trees: only the package under test differs.
+            code = (f"import sys, json, importlib.util; sys.path.insert(0, {str(tree)!r}); "
+                    f"spec = importlib.util.spec_from_file_location('harness', {__file__!r}); "
+                    "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); "
+                    f"print(json.dumps(m._measure_json({steps})))")
+            out = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True)
+            for name, rate in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                best[label][name] = max(best[label].get(name, 0.0), rate)
+    rows = [[name, f"{best['before'][name]:,.0f}", f"{rate:,.0f}", f"{rate / best['before'][name]:.2f}x"]
+            for name, rate in best["after"].items() if name in best["before"]]
+    return markdown_table(["case", "before steps/s", "after steps/s", "after / before"], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--compare-with", type=Path, default=None, help="another checkout to measure side by side")
     args = parser.parse_args(argv)
+    if args.compare_with is not None:
+        emit(f"Machine: {machine_description()}\n\nCommand: `{command_line()}` ({args.steps} steps per case, best "
+             f"of {args.repeats} alternating rounds, process CPU time)\n\n" + compare(args.compare_with, args.steps,
+                                                                                   args.repeats))
+        return 0
     group = cases()
     results = {GROUP: time_interleaved(group, args.steps, args.repeats)}
-    emit(report({GROUP: group}, results, argparse.Namespace(envs=[], steps=args.steps, repeats=args.repeats)))
+    emit(report({GROUP: group}, results, argparse.Namespace(envs=[], steps=args.steps, repeats=args.repeats,
+                                                            clock="wall")))
     return 0
 
 

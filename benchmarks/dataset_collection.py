@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--episodes", type=int, default=40)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--cases", nargs="+", default=list(CASES))
+    p.add_argument("--cases", nargs="*", default=list(CASES))
     p.add_argument("--memory-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     p.add_argument("--chunks", type=int, nargs="+", default=[64])
     p.add_argument("--workdir", default=tempfile.gettempdir())

@@ -79,10 +79,13 @@ def ci95(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), float(half)
 
 
-def run_one(name: str, data, env_id: str, seed: int, steps: int, out: Path, medical: dict | None) -> dict:
+def run_one(name: str, data, env_id: str, seed: int, steps: int, out: Path, medical: dict | None,
+            report_only: bool = False) -> dict | None:
     result_file = out / "result.json"
     if result_file.exists():
         return json.loads(result_file.read_text())
+    if report_only:
+        return None
     cls, overrides, _ = AGENTS[name]
     is_ogsrl = cls is OGSRL
     n = steps if not is_ogsrl else max(50, steps // 20)  # OGSRL: one step = one PPO iteration
@@ -111,6 +114,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=[d[0] for d in DATASETS])
     parser.add_argument("--medical-episodes", type=int, default=200, help="evaluation patients per MedSepsis run")
     parser.add_argument("--plot", default="docs/images/offline_scores.png")
+    parser.add_argument("--report-only", action="store_true", help="tabulate finished runs only, train nothing")
     args = parser.parse_args()
     out = Path(args.out)
     tables, availability, plot_rows = [], [], []
@@ -123,7 +127,9 @@ def main() -> None:
             continue
         env_id = data.metadata["env_id"]
         medical = None
-        if data.costs is not None and "MedSepsis" in env_id:
+        if data.costs is not None and "MedSepsis" in env_id and args.report_only:
+            medical = {"episodes": args.medical_episodes, "test": None, "guard": None}
+        elif data.costs is not None and "MedSepsis" in env_id:
             from stori_envs.medical.policies import make_policy
 
             test = rollout_transitions(env_id, make_policy("clinician", seed=3_000_000),
@@ -135,8 +141,11 @@ def main() -> None:
             if AGENTS[name][2] and data.costs is None:
                 continue
             run_dir = out / "runs" / dataset_id.replace("/", "_") / name / f"steps{args.steps}"
-            results = [run_one(name, data, env_id, seed, args.steps, run_dir / f"seed{seed}", medical)
-                       for seed in args.seeds]
+            results = [run_one(name, data, env_id, seed, args.steps, run_dir / f"seed{seed}", medical,
+                               args.report_only) for seed in args.seeds]
+            results = [r for r in results if r is not None]
+            if not results:
+                continue
             score, half = ci95([r["normalized_score"] for r in results])
             mean_return = np.mean([r["return_mean"] for r in results])
             row = [name, len(results), f"{score:.1f} ± {half:.1f}", f"{mean_return:.1f}"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -41,6 +42,7 @@ GENERIC_PROFILES: dict[str, Profile | None] = {
     "3.2 noise": observation("noise", 1.0, noise_std=0.05),
     "0 state": state(),
 }
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 TARGET_US = 5.0
 TARGET_TYPES = ("3.1", "1 ", "2.1", "2.2", "3.2 mask", "3.2 dropout", "3.2 noise")
 #: Gymnasium's nearest wrappers, timed in the same run: a stori type must add no more than its twin.
@@ -130,7 +132,8 @@ def family_cases() -> list[Case]:
 def report(groups: dict[str, list[Case]], results: dict[str, dict[str, list[float]]], args) -> str:
     lines = [
         "Machine: " + machine_description(),
-        f"Command: `{command_line()}` ({args.steps} steps per case, best of {args.repeats} interleaved rounds)",
+        f"Command: `{command_line()}` ({args.steps} steps per case, best of {args.repeats} interleaved rounds, "
+        f"{args.clock} clock)",
         "",
     ]
     for group, cases in groups.items():
@@ -161,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-families", action="store_true", help="skip the family cases (MedSepsis)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: time.perf_counter; cpu: time.process_time (steadier on a shared machine)")
     parser.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
     args = parser.parse_args(argv)
 
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     for group, cases in track(list(groups.items()), description="throughput"):
-        results[group] = time_interleaved(cases, args.steps, args.repeats)
+        results[group] = time_interleaved(cases, args.steps, args.repeats, clock=CLOCKS[args.clock])
     text = report(groups, results, args)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import json
 import sys
 
 import stori_envs
-from stori_envs.families import family_names
+from stori_envs.families import families_table, family_names
 from stori_envs.registration import registered_envs
 from stori_envs.taxonomy.profile import TYPE_NAMES, Profile
 
@@ -51,6 +51,11 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _families(args: argparse.Namespace) -> int:
+    print(families_table())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stori-envs", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"stori-envs {stori_envs.__version__}")
@@ -62,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("describe", help="say what each knob of a profile does")
     p.add_argument("profile", help="an environment id, a .json/.toml profile file, or a JSON object")
     p.set_defaults(func=_describe)
+    p = sub.add_parser("families", help="each family's spellings, presets and the profile fields it honours")
+    p.set_defaults(func=_families)
     for adder in _family_subcommands():
         adder(sub)
     return parser

@@ -186,6 +186,24 @@ def check_accepted(family: Family, profile: Profile) -> Profile:
     return profile
 
 
+def families_table() -> str:
+    """A Markdown table of every family: its spellings, presets, and what it honours (docs/taxonomy.md)."""
+
+    def short(items, limit: int = 6) -> str:
+        items = [f"`{i}`" for i in items]
+        return ", ".join(items[:limit]) + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+    rows = ["| family | spellings | presets | types | 3.2 kinds | semantics rows honoured (values) |",
+            "|---|---|---|---|---|---|"]
+    for f in families():
+        acc = f.accepts
+        spellings = short(f.routes) + (" (+ any other Gymnasium id)" if f.name == "generic" else "")
+        sem = "; ".join(f"`{row}` ({', '.join(map(str, values))})" for row, values in sorted(acc.semantics.items()))
+        rows.append(f"| {f.name} | {spellings} | {short(f.presets) or '–'} | {' '.join(acc.types)} | "
+                    f"{' '.join(acc.observation_types)} | {sem or '–'} |")
+    return "\n".join(rows)
+
+
 # -- the routes ----------------------------------------------------------------------------------------
 
 def build_route(family: Family, env_id: str, profile: Any, kwargs: dict[str, Any]) -> gym.Env:

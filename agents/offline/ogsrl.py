@@ -110,13 +110,10 @@ class GuardedModel:
 
     def _self_index(self) -> torch.Tensor:
         """Each key's index in the guardian reference (-1 if not a reference point), for leave-one-out."""
-        ref = self.guardian.reference
-        idx = torch.full((len(self.keys),), -1, dtype=torch.long, device=self.keys.device)
-        for start in range(0, len(self.keys), 2048):
-            d = torch.cdist(self.keys[start:start + 2048], ref)
-            val, arg = d.min(1)
-            idx[start:start + 2048] = torch.where(val == 0, arg, -1)
-        return idx
+        # Exact row identity (bytes), not a distance of 0: cdist's matmul form is not exact.
+        where = {row.tobytes(): i for i, row in enumerate(self.guardian.reference.cpu().numpy())}
+        found = [where.get(row.tobytes(), -1) for row in self.keys.cpu().numpy()]
+        return torch.tensor(found, dtype=torch.long, device=self.keys.device)
 
     def step(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(next_obs, reward, phys_cost, terminal, ood)`` for normalised queries ``x`` = (s, a)."""

@@ -118,7 +118,8 @@ def load_archive(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.
     except (UnicodeDecodeError, json.JSONDecodeError):
         meta = None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
-        raise ValueError(f"checkpoint: got {str(path)!r} without {FORMAT} version {VERSION} metadata; allowed: {allowed}")
+        raise ValueError(f"checkpoint: got {str(path)!r} without {FORMAT} version {VERSION} metadata; "
+                         f"allowed: {allowed}")
     for name, a in arrays.items():
         if a.dtype.kind not in "biuf":
             raise ValueError(f"checkpoint: got array {name!r} of dtype {a.dtype} in {str(path)!r}; allowed: {allowed}")

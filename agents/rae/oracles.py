@@ -152,7 +152,8 @@ class TabularMCOracle:
                  risk_objective: str = "mean", gamma_br: float = 0.0, default_action: int = 0,
                  features: Sequence[int] | None = None, curve_points: int = 10) -> None:
         if risk_objective not in RISK_OBJECTIVES:
-            raise ValueError(f"risk_objective: got {risk_objective!r}; allowed: " + ", ".join(map(repr, RISK_OBJECTIVES)))
+            raise ValueError(f"risk_objective: got {risk_objective!r}; allowed: "
+                             + ", ".join(map(repr, RISK_OBJECTIVES)))
         if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
             raise ValueError(f"episodes: got {episodes!r}; allowed: an integer >= 1")
         if not (len(epsilon) == 2 and all(0.0 <= e <= 1.0 for e in epsilon)):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import json
-import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,12 +212,12 @@ def print_boards(boards: list[Board], console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console(width=200)
+    console = console or Console(width=None if sys.stdout.isatty() else 240)
     for board in boards:
         header, body = leaderboard_rows(board)
         table = Table(title=_title(board), title_justify="left")
         for i, column in enumerate(header):
-            table.add_column(column, justify="left" if i in (1,) else "right", overflow="fold")
+            table.add_column(column, justify="left" if i in (1,) else "right", no_wrap=i < 6)
         for row in body:
             table.add_row(*row)
         console.print(table)
@@ -366,4 +366,4 @@ def ranking(board: Board) -> list[str]:
     return [r.agent for r in board.rows]
 
 
-__all__ = ["Board", "build_boards", "markdown", "print_boards", "ranking", "write_report", "math"]
+__all__ = ["Board", "build_boards", "markdown", "print_boards", "ranking", "write_report"]

@@ -1,9 +1,9 @@
 """The evaluation loop: agents and environments known only through their interfaces.
 
-:func:`evaluate` runs a list of seeded episodes in a Gymnasium vector environment (``SyncVectorEnv``,
-autoreset disabled so that every episode starts from ``reset(seed=its seed)``) and calls the agent
-once per vector step on the whole batch. A slot that finishes starts the next pending episode; when
-none is left it idles (reset, its actions ignored) until the others finish. Each episode yields an
+:func:`evaluate` runs a list of seeded episodes in a vector environment (:class:`EpisodeSlots`: ``n``
+copies in lockstep, every episode from ``reset(seed=its seed)``) and calls the agent once per vector
+step on the whole batch. A slot that finishes starts the next pending episode; when none is left it
+idles (not stepped, its actions ignored) until the others finish. Each episode yields an
 :class:`EpisodeRecord`: return, length, summed ``info["cost"]``, how often each boolean flag of
 ``info["stori"]`` fired (the STORI events: action replaced, event, observation altered), and crash.
 
@@ -48,40 +48,46 @@ class EpisodeRecord:
         return asdict(self)
 
 
-def _flags(infos: dict[str, Any], n: int) -> dict[str, np.ndarray]:
-    """Boolean per-slot arrays of every flag of the vectorised ``info["stori"]`` (absent slots: False)."""
-    stori = infos.get("stori")
-    out = {}
-    if isinstance(stori, dict):
-        for key, value in stori.items():
-            if key.startswith("_"):
-                continue
-            arr = np.asarray(value)
-            if arr.shape == (n,) and arr.dtype == np.bool_:
-                out[key] = arr & np.asarray(stori.get("_" + key, np.ones(n, bool)))
-    return out
-
-
-def _per_slot(infos: dict[str, Any], key: str, n: int, default: Any) -> np.ndarray:
-    value = infos.get(key)
-    if value is None:
-        return np.full(n, default)
-    mask = np.asarray(infos.get("_" + key, np.ones(n, bool)))
-    arr = np.asarray(value)
-    return np.where(mask, arr, default) if arr.shape == (n,) else np.full(n, default)
-
-
-def crash_flags(rule: str, infos: dict[str, Any], terminated: np.ndarray, n: int) -> np.ndarray:
-    """Which slots' final step is a crash under the env's ``crash`` rule (see the suite format)."""
+def crashed(rule: str, info: dict[str, Any], terminated: bool) -> bool:
+    """Whether an episode's last step is a crash under the env's ``crash`` rule (see the suite format)."""
     if rule == "none":
-        return np.zeros(n, bool)
+        return False
     if rule == "terminated":
-        return np.asarray(terminated, bool)
+        return bool(terminated)
     key, _, expected = rule[len("info:"):].partition("=")
-    values = _per_slot(infos, key, n, None)
-    if expected:
-        return np.asarray([v is not None and str(v) == expected for v in values], bool)
-    return np.asarray([bool(v) for v in values], bool)
+    value = info.get(key)
+    return value is not None and str(value) == expected if expected else bool(value)
+
+
+class EpisodeSlots:
+    """A vector environment for evaluation: ``n`` copies stepped in lockstep, each episode from its own seed.
+
+    Unlike ``gymnasium.vector.SyncVectorEnv`` it keeps each copy's ``info`` as it is (no merging of
+    nested dicts into arrays, which cost more than a small policy: measured in
+    ``benchmarks/evaluation_speed.py``) and steps only the slots that still have an episode; a finished
+    slot keeps its last observation in the batch until it starts the next episode.
+    """
+
+    def __init__(self, make_env: Callable[[], gym.Env], n: int) -> None:
+        self.envs = [make_env() for _ in range(n)]
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self.obs: np.ndarray | None = None
+
+    def reset(self, slot: int, seed: int) -> None:
+        obs, _ = self.envs[slot].reset(seed=seed)
+        if self.obs is None:
+            self.obs = np.zeros((len(self.envs), *np.shape(obs)), dtype=np.asarray(obs).dtype)
+        self.obs[slot] = obs
+
+    def step(self, slot: int, action: Any) -> tuple[float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.envs[slot].step(action)
+        self.obs[slot] = obs
+        return float(reward), bool(terminated), bool(truncated), info
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
 
 
 def evaluate(agent: Any, make_env: Callable[[], gym.Env], seeds: list[int], n_envs: int = 8,
@@ -94,53 +100,50 @@ def evaluate(agent: Any, make_env: Callable[[], gym.Env], seeds: list[int], n_en
     """
     seeds = [int(s) for s in seeds]
     n = max(1, min(int(n_envs), len(seeds)))
-    venv = gym.vector.SyncVectorEnv([make_env] * n, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
+    slots = EpisodeSlots(make_env, n)
     try:
-        agent.bind(venv.single_observation_space, venv.single_action_space)
-        slot_episode = np.arange(n)  # index into seeds of each slot's episode; -1 = idle
-        next_episode = n
-        obs, _ = venv.reset(seed=seeds[:n])
+        agent.bind(slots.single_observation_space, slots.single_action_space)
+        for i in range(n):
+            slots.reset(i, seeds[i])
         agent.on_episode_start(np.arange(n), np.asarray(seeds[:n]))
-        ret, cost = np.zeros(n), np.zeros(n)
-        length = np.zeros(n, dtype=np.int64)
-        events: list[dict[str, int]] = [{} for _ in range(n)]
+        episode = list(range(n))  # index into seeds of each slot's episode; -1 = idle
+        next_episode = n
+        totals = [[0.0, 0, 0.0, {}] for _ in range(n)]  # return, length, cost, events
         records: dict[int, EpisodeRecord] = {}
         while len(records) < len(seeds):
-            actions = agent.act(obs, deterministic=deterministic)
-            obs, rewards, terminated, truncated, infos = venv.step(actions)
-            active = slot_episode >= 0
-            ret += np.where(active, rewards, 0.0)
-            cost += np.where(active, _per_slot(infos, "cost", n, 0.0).astype(np.float64), 0.0)
-            length += active
-            for key, fired in _flags(infos, n).items():
-                for i in np.flatnonzero(fired & active):
-                    events[i][key] = events[i].get(key, 0) + 1
-            done = terminated | truncated
-            if not done.any():
-                continue
-            crashed = crash_flags(crash, infos, terminated, n)
-            reset_seeds: list[int | None] = [None] * n
+            actions = agent.act(slots.obs, deterministic=deterministic)
             starting = []
-            for i in np.flatnonzero(done):
-                ep = int(slot_episode[i])
-                if ep >= 0:
-                    records[ep] = EpisodeRecord(seeds[ep], float(ret[i]), int(length[i]), float(cost[i]),
-                                                bool(crashed[i]), bool(terminated[i]), dict(sorted(events[i].items())))
+            for i in range(n):
+                if episode[i] < 0:
+                    continue
+                reward, terminated, truncated, info = slots.step(i, actions[i])
+                total = totals[i]
+                total[0] += reward
+                total[1] += 1
+                total[2] += float(info.get("cost", 0.0))
+                flags = info.get("stori")
+                if isinstance(flags, dict):
+                    for key, value in flags.items():
+                        if value is True or (isinstance(value, np.bool_) and value):
+                            total[3][key] = total[3].get(key, 0) + 1
+                if not (terminated or truncated):
+                    continue
+                ep = episode[i]
+                records[ep] = EpisodeRecord(seeds[ep], total[0], total[1], total[2], crashed(crash, info, terminated),
+                                            terminated, dict(sorted(total[3].items())))
+                totals[i] = [0.0, 0, 0.0, {}]
                 if next_episode < len(seeds):
-                    slot_episode[i], reset_seeds[i] = next_episode, seeds[next_episode]
+                    episode[i] = next_episode
+                    slots.reset(i, seeds[next_episode])
                     starting.append(i)
                     next_episode += 1
                 else:
-                    slot_episode[i], reset_seeds[i] = -1, seeds[0]  # idle: reset so it may be stepped, ignored
-                ret[i] = cost[i] = length[i] = 0
-                events[i] = {}
-            obs, _ = venv.reset(seed=reset_seeds, options={"reset_mask": done})
+                    episode[i] = -1
             if starting:
-                rows = np.asarray(starting)
-                agent.on_episode_start(rows, np.asarray([seeds[slot_episode[i]] for i in starting]))
+                agent.on_episode_start(np.asarray(starting), np.asarray([seeds[episode[i]] for i in starting]))
         return [records[i] for i in range(len(seeds))]
     finally:
-        venv.close()
+        slots.close()
 
 
 # -- one cell ---------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ PROTOCOLS = ("same", "transfer")
 MAX_EPISODES = 1000  # evaluation seeds of run k are eval_seed + 1000 k + i, i < 1000
 _SUITE_KEYS = {"name", "description", "protocol", "train_on", "seeds", "train_seed", "eval_seed", "eval_episodes",
                "n_envs", "budget_note", "envs", "agents"}
-_ENV_KEYS = {"name", "id", "kind", "kwargs", "score_range", "crash", "variants"}
+_ENV_KEYS = {"name", "id", "kind", "kwargs", "score_range", "crash", "eval_episodes", "variants"}
 KINDS = ("gym", "game")
 _VARIANT_KEYS = {"id", "profile", "kwargs", "type", "slug"}
 _AGENT_KEYS = {"label", "agent", "config", "train_steps", "dataset", "envs", "deterministic"}
@@ -92,6 +92,7 @@ class EnvSpec:
     variants: tuple[Variant, ...]
     score_range: tuple[float, float] | None = None
     crash: str = "none"
+    eval_episodes: int | None = None  # overrides the suite's (cheap episodes: more of them)
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
@@ -176,8 +177,9 @@ class Suite:
         cells = []
         for env in self.envs:
             for agent in self.agents_for(env):
+                episodes = env.eval_episodes or self.eval_episodes
                 for k in range(n_seeds):
-                    eval_seeds = tuple(self.eval_seed + MAX_EPISODES * k + i for i in range(self.eval_episodes))
+                    eval_seeds = tuple(self.eval_seed + MAX_EPISODES * k + i for i in range(episodes))
                     common = {"suite": self.name, "agent": agent, "env": env, "seed": k,
                               "train_seed": self.train_seed + k, "eval_seeds": eval_seeds, "n_envs": self.n_envs}
                     if self.protocol == "transfer":
@@ -339,7 +341,10 @@ def _parse_env(i: int, raw: Any, where: _Where) -> EnvSpec:
     variants = tuple(dataclasses.replace(_parse_variant(f"{p}variants.{vname}", vname, v, env_id, kwargs, where,
                                                         kind), kind=kind)
                      for vname, v in variants_raw.items())
-    return EnvSpec(name=name, variants=variants, score_range=score_range, crash=crash)
+    episodes = raw.get("eval_episodes")
+    if episodes is not None:
+        _check_int(p + "eval_episodes", episodes, 1, MAX_EPISODES, where)
+    return EnvSpec(name=name, variants=variants, score_range=score_range, crash=crash, eval_episodes=episodes)
 
 
 def _parse_variant(p: str, name: str, raw: Any, env_id: Any, env_kwargs: dict, where: _Where,

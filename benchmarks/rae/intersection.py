@@ -10,8 +10,8 @@ policy and use the tabular Monte-Carlo oracle on the observation without its tim
   ``--gamma``; oracle maximising E[G] - gamma_br Var[G] (``--gamma-br``).
 * ``psro_nash``: meta-solver = the symmetric Nash equilibrium of largest welfare; risk-neutral oracle.
 
-Each finished (method, seed) is saved at once under ``--out`` (JSON summary + the population as JSON, nothing pickled) and a
-PSRO checkpoint is written after every iteration, so a rerun resumes where the last one stopped. The
+Each finished (method, seed) is saved at once under ``--out`` (JSON summary, the population as JSON: nothing
+is pickled) and a PSRO checkpoint is written after every iteration, so a rerun resumes where the last one stopped. The
 evaluation plays ``--eval-episodes`` episodes of the meta-strategy against itself; the worst case is
 measured against held-out populations (the other runs, never seen in training). Results: ``summary.md``,
 ``summary.json`` and ``intersection.png`` in ``--out``.

@@ -188,10 +188,12 @@ def _blend_writes(ram: np.ndarray) -> tuple[tuple[int, int], ...]:
 RAM_MODES = {
     "0": NONE_RAM,
     "1": RamPeekMode("car hidden (moved off the road)", writes=((CAR_Y, 155), (CAR_X, 12))),
-    "2": RamPeekMode("fuel gauge shows full", writes=((FUEL, 0),)),
+    "2": RamPeekMode("fuel gauge shows full", writes=((FUEL, 0),), always_effective=True),
     # Not in-frame: blocks drawn as nothing also collide as nothing, so the car drives through them (tested).
-    "3": RamPeekMode("city blocks hidden (one column remains, as in the paper)", writes=((66, 0), (68, 0))),
-    "4": RamPeekMode("blocks and walls blended into the background colour", dynamic=_blend_writes, in_frame=True),
+    "3": RamPeekMode("city blocks hidden (one column remains, as in the paper)", writes=((66, 0), (68, 0)),
+                     always_effective=True),
+    "4": RamPeekMode("blocks and walls blended into the background colour", dynamic=_blend_writes, in_frame=True,
+                     always_effective=True),
     "5": RamPeekMode("banks hidden", dynamic=_slot_writes(BANK)),
     "6": RamPeekMode("police cars hidden", dynamic=_slot_writes(POLICE)),
 }

@@ -147,10 +147,12 @@ BLACKOUT_MODES = {
 
 RAM_MODES = {
     "0": NONE_RAM,
-    "1": RamPeekMode("ring ropes hidden (colour 214)", writes=((ROPES_COLOUR, INVISIBLE),), in_frame=True),
-    "2": RamPeekMode("enemy body and score hidden (colour 214)", writes=((ENEMY_COLOUR, INVISIBLE),), in_frame=True),
+    "1": RamPeekMode("ring ropes hidden (colour 214)", writes=((ROPES_COLOUR, INVISIBLE),), in_frame=True,
+                     always_effective=True),
+    "2": RamPeekMode("enemy body and score hidden (colour 214)", writes=((ENEMY_COLOUR, INVISIBLE),), in_frame=True,
+                     always_effective=True),
     "3": RamPeekMode("player body and score hidden (colour 214)", writes=((PLAYER_COLOUR, INVISIBLE),),
-                     in_frame=True),
+                     in_frame=True, always_effective=True),
 }
 
 

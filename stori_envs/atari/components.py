@@ -60,14 +60,14 @@ class RamPeek(Occlusion):
         """Fill ``out`` with the one-frame look-ahead peek; False (``out`` unspecified) when it hides nothing:
         no byte to change, or the game rewrote the bytes before drawing them."""
         writes = self.writes(ale)
-        return bool(writes) and lookahead_peek(ale, writes, noop, out)
+        return bool(writes) and lookahead_peek(ale, writes, noop, out, verify=not self.mode.always_effective)
 
     def peek_pooled(self, ale, noop, outs: Sequence[np.ndarray]) -> bool:
         """Fill ``outs`` with consecutive look-ahead frames from the current state; False (``outs``
         unspecified) when the peek hides nothing (see :meth:`peek`)."""
         if not self.writes(ale):
             return False
-        return lookahead_frames(ale, lambda: self.writes(ale), noop, outs)
+        return lookahead_frames(ale, lambda: self.writes(ale), noop, outs, verify=not self.mode.always_effective)
 
     def alter(self, obs: Any) -> Any:
         raise TypeError("RamPeek needs the emulator: it is hosted by the Atari frame loop, not on_observation")
@@ -157,5 +157,6 @@ def _hider(env: Any, profile: Profile, height: int, width: int, common: dict[str
     if in_frame and not mode.in_frame:
         allowed = [m for m, spec in env.game.ram_modes.items() if spec.in_frame]
         raise ValueError(f"semantics.ram_peek: got 'in_frame' for {env.game.name} ram mode {po.mode!r}; allowed: "
-                         f"'lookahead', or 'in_frame' with the modes proven equivalent ({', '.join(allowed) or 'none'})")
+                         "'lookahead', or 'in_frame' with the modes proven equivalent "
+                         f"({', '.join(allowed) or 'none'})")
     return RamPeek(mode, po.prob, in_frame=in_frame, **common)

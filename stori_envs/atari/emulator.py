@@ -12,6 +12,12 @@
   emulator itself (``env.unwrapped.emulator``).
 * :func:`luminance`: ALE's grayscale of an RGB frame (rounded ITU-R 601 luma, which is how ALE builds
   its grayscale palette; tested against ``getScreenGrayscale`` on all four games).
+* :func:`palette` and :func:`max_pool`: the max of two frames from their palette indices. ALE's
+  ``getScreen`` (palette indices, 0.8 µs) is 20 times cheaper than ``getScreenRGB`` (16 µs, as long as a
+  quarter of an emulated frame), and consecutive frames differ in few pixels: the pooled frame is the
+  RGB of the last frame, with the pixels whose index changed maxed against the palette colour of the
+  frame before. Same result as ``np.maximum`` of the two RGB frames (tested), one RGB read per step
+  instead of two.
 """
 
 from __future__ import annotations
@@ -38,6 +44,73 @@ def luminance(frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return y.astype(np.uint8)
     out[...] = y.reshape(out.shape)
     return out
+
+
+#: ALE's NTSC palette, 128 colours as RGB hex (entry i is palette index 2i; odd indices share the even's).
+#: Data read from the emulator by :func:`read_palette` (a test checks it still is).
+_NTSC_HEX = (
+    "0000004a4a4a6f6f6f8e8e8eaaaaaac0c0c0d6d6d6ececec48480069690f86861da2a22abbbb35d2d240e8e84afcfc54"
+    "7c2c00904811a26221b47a30c3903dd2a44adfb755ecc860901c00a33915b55328c66c3ad5824ae39759f0aa67fcbc74"
+    "940000a71a1ab83232c84848d65c5ce46f6ff08080fc909084006497197aa8308fb846a2c659b3d46cc3e07cd2ec8ce0"
+    "50008468199a7d30ad9246c0a459d0b56ce0c57ceed48cfc140090331aa34e32b56848c67f5cd5956fe3a980f0bc90fc"
+    "000094181aa72d32b84248c8545cd6656fe47580f08490fc001c88183b9d2d57b04272c2548ad265a0e175b5ef84c8fc"
+    "0030641850802d6d984288b054a0c565b7d975cceb84e0fc00403018624e2d8169429e8254b89965d1ae75e7c284fcd4"
+    "0044001a661a32843248a0485cba5c6fd26f80e88090fc90143c00355f18527e2d6e9c4287b7549ed065b4e775c8fc84"
+    "3038005059166d762b88923ea0ab4fb7c25fccd86ee0ec7c482c00694d14866a26a28638bb9f47d2b656e8cc63fce070"
+)
+_PALETTE = np.repeat(np.frombuffer(bytes.fromhex("".join(_NTSC_HEX)), np.uint8).reshape(128, 3), 2, axis=0)
+
+
+def palette() -> np.ndarray:
+    """ALE's NTSC palette as a (256, 3) uint8 table: palette index -> RGB."""
+    return _PALETTE
+
+
+def read_palette() -> np.ndarray:
+    """Read the palette from the emulator: Boxing draws its player in the colour held in RAM 1, so writing
+    each of the 128 colours there for one frame shows every palette entry."""
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    ale = ALEInterface()
+    ale.setFloat("repeat_action_probability", 0.0)
+    ale.loadROM(roms.get_rom_path("boxing"))
+    ale.reset_game()
+    for _ in range(60):
+        ale.act(0)
+    state = ale.cloneState()
+    table = np.zeros((256, 3), np.uint8)
+    seen = np.zeros(256, bool)
+    for colour in range(0, 256, 2):
+        ale.restoreState(state)
+        ale.setRAM(1, colour)
+        ale.act(0)
+        index, rgb = ale.getScreen().ravel(), ale.getScreenRGB().reshape(-1, 3)
+        table[index] = rgb
+        seen[index] = True
+    if not seen[::2].all():
+        raise RuntimeError("could not read every colour of ALE's palette")
+    table[1::2] = table[::2]
+    return table
+
+
+def max_pool(rgb_last: np.ndarray, index_prev: np.ndarray, index_last: np.ndarray) -> np.ndarray:
+    """A fresh copy of ``rgb_last`` maxed, pixel by pixel, with the previous frame given by its palette indices.
+
+    The indices are compared eight pixels at a time (as uint64 words); only the pixels of changed words
+    are looked up in the palette.
+    """
+    frame = rgb_last.copy()
+    prev, last = index_prev.reshape(-1), index_last.reshape(-1)
+    words = np.flatnonzero(prev.view(np.uint64) != last.view(np.uint64))
+    if words.size:
+        # All eight pixels of a changed word: where a pixel did not change, its palette colour is the
+        # last frame's own, and the max leaves it as it is.
+        pixels = (words[:, None] * 8 + _EIGHT).reshape(-1)
+        flat = frame.reshape(-1, 3)
+        flat[pixels] = np.maximum(flat[pixels], _PALETTE[prev[pixels]])
+    return frame
+
+
+_EIGHT = np.arange(8)
 
 
 @dataclass(frozen=True)

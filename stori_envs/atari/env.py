@@ -164,6 +164,7 @@ class AtariStoriEnv(gym.Env):
         self.frame_in_step = 0
         self.buffers = (np.empty((HEIGHT, WIDTH, 3), np.uint8), np.empty((HEIGHT, WIDTH, 3), np.uint8))
         self.peeks = (np.empty((HEIGHT, WIDTH, 3), np.uint8), np.empty((HEIGHT, WIDTH, 3), np.uint8))
+        self.indices = (np.empty((HEIGHT, WIDTH), np.uint8), np.empty((HEIGHT, WIDTH), np.uint8))  # palette
         self.n_read = 0
         self.executed_actions: list[int] = []
         self._last_frame: np.ndarray | None = None
@@ -186,6 +187,24 @@ class AtariStoriEnv(gym.Env):
         self.hider = knob if isinstance(knob, Occlusion) else None
         self.timing = timing_for(self.hider, sem.po_timing == "per_frame")
         self.drift_components = (knob,) if self.drift is not None else ()
+        self._reset_extra = self._extra_keys()
+
+    def _extra_keys(self) -> dict[str, Any]:
+        """The Atari keys of ``info["stori"]`` for this profile, at their reset values.
+
+        Every step reports ``frames`` (emulated frames); type 1 adds ``executed_actions`` (one per frame),
+        ``replaced_frames`` (frames whose coin fired, whatever it drew) and ``changed_frames`` (frames that
+        executed another action than the chosen one); 2.1 adds ``events`` (firings) and
+        ``reward_correction`` (what the reward ledger changed). Keys of knobs the profile does not have
+        are left out: a vector env batches every key of every step, so each key costs.
+        """
+        out: dict[str, Any] = {}
+        if self.replacer is not None:
+            out.update(executed_actions=(), replaced_frames=0, changed_frames=0)
+        if self.events is not None:
+            out.update(events=0, reward_correction=0.0)
+        out["frames"] = 0
+        return out
 
     @property
     def _event(self):
@@ -258,14 +277,14 @@ class AtariStoriEnv(gym.Env):
             ale.getScreenRGB(frame)
             timing = self.timing if self.hider is not None and self.hider.enabled else PLAIN
             altered = timing.on_reset(self, ale, frame)
-            obs = self._image(frame, exact_screen=not altered and not timing.moves_screen)
+            obs = self._image(frame, exact_screen=not altered and not hasattr(self.hider, "peek"))
         else:
             obs = self._state()
         if self.hider is not None:
             self.hider.altered = altered
         info = self._info()
-        rec = write_info(info, self.stori_type, None, self.components, executed_actions=(), replaced_frames=0,
-                         changed_frames=0, events=0, reward_correction=0.0, frames=0)
+        rec = write_info(info, self.stori_type, None, self.components, observation_altered=altered,
+                         **self._reset_extra)
         # No action at reset: leave the keys out rather than None, so that a vector env batching a reset
         # (autoreset) next to a step keeps integer arrays, with the "_action" mask saying "absent".
         rec.pop("action", None)
@@ -347,10 +366,19 @@ class AtariStoriEnv(gym.Env):
         terminated = ale.game_over(with_truncation=False)
         truncated = ale.game_truncated()
         info = self._info()
-        write_info(info, self.stori_type, a, self.components, executed_action=executed,
-                   executed_actions=tuple(executed_actions), replaced_frames=0 if rep is None else rep.replaced,
-                   changed_frames=changed, events=0 if events is None else events.fired,
-                   reward_correction=ledger.correction, frames=frame_index + 1)
+        # The frame loop knows what it altered: said explicitly (the hider's own record is for hosts that
+        # call its on_observation). The family's keys are those of the profile's knob (see _extra_keys).
+        if rep is not None:
+            write_info(info, self.stori_type, a, self.components, executed_action=executed,
+                       observation_altered=altered, executed_actions=tuple(executed_actions),
+                       replaced_frames=rep.replaced, changed_frames=changed, frames=frame_index + 1)
+        elif events is not None:
+            write_info(info, self.stori_type, a, self.components, executed_action=executed,
+                       observation_altered=altered, events=events.fired, reward_correction=ledger.correction,
+                       frames=frame_index + 1)
+        else:
+            write_info(info, self.stori_type, a, self.components, executed_action=executed,
+                       observation_altered=altered, frames=frame_index + 1)
         return obs, reward, terminated, truncated, info
 
     # -- observations ---------------------------------------------------------------------------

@@ -56,13 +56,24 @@ class RamPeekMode:
 
     ``writes`` are constant writes; ``dynamic(ram)`` computes them from the current RAM and returns
     an empty tuple when there is nothing to hide (the peek is then skipped). ``in_frame`` marks the
-    modes whose opt-in in-frame fast path is proven equivalent by a determinism test.
+    modes whose opt-in in-frame fast path is proven equivalent by a determinism test;
+    ``always_effective`` those whose writes provably always show (see below).
     """
 
     description: str
     writes: tuple[Write, ...] = ()
     dynamic: Callable[[np.ndarray], tuple[Write, ...]] | None = None
     in_frame: bool = False
+    #: Writing a byte always changes the image (measured by a test over random play): the peek's
+    #: ``observation_altered`` is then true whenever a byte changed. Otherwise every peek is compared
+    #: with the same look-ahead without the writes (one more emulated frame per look-ahead frame),
+    #: because a game may redraw the object from other bytes, or rewrite the bytes before drawing.
+    always_effective: bool = False
+
+    def __post_init__(self) -> None:
+        if self.in_frame and not self.always_effective:
+            raise ValueError(f"RamPeekMode {self.description!r}: in_frame needs always_effective (an in-frame "
+                             "write leaves no unwritten frame to compare with)")
 
 
 @dataclass(frozen=True)

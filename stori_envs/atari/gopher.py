@@ -228,10 +228,10 @@ def _seed_writes(ram: np.ndarray) -> tuple[tuple[int, int], ...]:
 
 RAM_MODES = {
     "0": NONE_RAM,
-    "1": RamPeekMode("left carrot hidden", dynamic=_carrot_writes((2,))),
-    "2": RamPeekMode("middle carrot hidden", dynamic=_carrot_writes((1,))),
-    "3": RamPeekMode("right carrot hidden", dynamic=_carrot_writes((0,))),
-    "4": RamPeekMode("all carrots hidden", dynamic=_carrot_writes((2, 1, 0))),
+    "1": RamPeekMode("left carrot hidden", dynamic=_carrot_writes((2,)), always_effective=True),
+    "2": RamPeekMode("middle carrot hidden", dynamic=_carrot_writes((1,)), always_effective=True),
+    "3": RamPeekMode("right carrot hidden", dynamic=_carrot_writes((0,)), always_effective=True),
+    "4": RamPeekMode("all carrots hidden", dynamic=_carrot_writes((2, 1, 0)), always_effective=True),
     "5": RamPeekMode("the duck's seed hidden (seed y = 128)", dynamic=_seed_writes),
 }
 

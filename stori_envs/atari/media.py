@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from stori_envs.atari.game import Game, game_for, games
-from stori_envs.atari.presets import E, P, preset_id
+from stori_envs.atari.presets import E, P
 from stori_envs.taxonomy.events import event_modes
 from stori_envs.taxonomy.occlusion import CROP_DESCRIPTIONS
 

@@ -34,18 +34,12 @@ def effective_writes(ale, writes: Sequence[Write]) -> list[Write]:
     return [(i, v) for i, v in writes if ram[i] != v]
 
 
-def _held(ale, writes: Sequence[Write]) -> bool:
-    """Whether every written byte still holds the written value after the frame (the game did not rewrite it)."""
-    ram = ale.getRAM()
-    return all(ram[i] == v for i, v in writes)
-
-
-def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, include_rng: bool = False) -> bool:
+def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, verify: bool = True,
+                   include_rng: bool = False) -> bool:
     """Fill ``out`` with the screen one NOOP frame after writing ``writes``; leave the emulator as it was.
 
-    Returns whether the image differs from the same look-ahead without the writes. That is checked
-    only when the game rewrote a written byte during the frame (otherwise the frame was drawn with the
-    bytes, and the writes are effective by construction), so the usual cost is one RAM read.
+    Returns whether the image differs from the same look-ahead without the writes; with ``verify=False``
+    (a mode whose writes always show) that is taken as true without emulating the comparison frame.
     """
     state = ale.cloneState(include_rng=include_rng)
     set_ram = ale.setRAM
@@ -53,8 +47,8 @@ def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, include_
         set_ram(index, value)
     ale.act(noop)
     ale.getScreenRGB(out)
-    altered = _held(ale, writes)
-    if not altered:
+    altered = True
+    if verify:
         ale.restoreState(state)
         ale.act(noop)
         altered = not np.array_equal(ale.getScreenRGB(), out)
@@ -63,25 +57,22 @@ def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, include_
 
 
 def lookahead_frames(ale, writes_now: Callable[[], Sequence[Write]], noop, outs: Sequence[np.ndarray],
-                     include_rng: bool = False) -> bool:
+                     verify: bool = True, include_rng: bool = False) -> bool:
     """Fill each of ``outs`` with consecutive NOOP look-ahead frames, writing ``writes_now()`` before each;
     leave the emulator as it was. One snapshot serves all the frames (the pooled RAM peek).
 
-    Returns whether the max of ``outs`` differs from the same look-ahead without writes (checked by a
-    second look-ahead only when the game rewrote a written byte during one of the frames).
+    Returns whether the max of ``outs`` differs from the same look-ahead without writes (taken as true
+    without emulating it when ``verify=False``).
     """
     state = ale.cloneState(include_rng=include_rng)
     set_ram = ale.setRAM
-    held = True
     for out in outs:
-        writes = writes_now()
-        for index, value in writes:
+        for index, value in writes_now():
             set_ram(index, value)
         ale.act(noop)
         ale.getScreenRGB(out)
-        held = held and _held(ale, writes)
-    altered = held
-    if not held:
+    altered = True
+    if verify:
         ale.restoreState(state)
         plain = []
         for _ in outs:
@@ -96,8 +87,7 @@ class InFrameWrite:
     """Write bytes for the duration of one emulated frame (the in-frame fast path).
 
     ``begin`` remembers the current values and writes; ``end`` puts each byte back unless the game
-    itself overwrote it during the frame (then the game's value is the true one and is kept), and
-    says whether every written byte lasted the frame (the frame was drawn with them).
+    itself overwrote it during the frame (then the game's value is the true one and is kept).
     """
 
     __slots__ = ("_saved",)
@@ -111,13 +101,9 @@ class InFrameWrite:
         for i, v in writes:
             ale.setRAM(i, v)
 
-    def end(self, ale) -> bool:
+    def end(self, ale) -> None:
         ram = ale.getRAM()
-        held = True
         for i, old, written in self._saved:
             if ram[i] == written:
                 ale.setRAM(i, old)
-            else:
-                held = False
         self._saved = []
-        return held

@@ -28,16 +28,21 @@ from typing import Any
 
 import numpy as np
 
+from stori_envs.atari.emulator import max_pool
 from stori_envs.atari.peek import InFrameWrite
 
 
 def pooled(buffers: tuple[np.ndarray, np.ndarray], n_read: int) -> np.ndarray:
-    """A fresh frame: the max of the two read frames, or a copy of the only one."""
+    """A fresh frame: the max of the two read RGB frames, or a copy of the only one."""
     return np.maximum(buffers[0], buffers[1]) if n_read == 2 else buffers[0].copy()
 
 
 class Plain:
-    """No type 3.2 this step (no hider, or a drift's hider in concept 1)."""
+    """No type 3.2 this step (no hider, or a drift's hider in concept 1).
+
+    The first of two pooled frames is read as palette indices only; the frame that ends the observation
+    is read in RGB too, and :func:`~stori_envs.atari.emulator.max_pool` pools them (one RGB read per step).
+    """
 
     moves_screen = False  # whether the strategy emulates look-ahead frames (the screen is then not the real one)
 
@@ -48,11 +53,20 @@ class Plain:
         pass
 
     def read(self, env: Any, ale, buf: np.ndarray, over: bool) -> bool:
-        ale.getScreenRGB(buf)
+        i = env.n_read - 1
+        ale.getScreen(env.indices[i])
+        if i or over or not env.pool:  # the last read frame (or the only one): its colours are needed
+            ale.getScreenRGB(buf)
         return False
 
+    def frame(self, env: Any, n_read: int) -> np.ndarray:
+        """A fresh pooled frame from what :meth:`read` read."""
+        if n_read == 2:
+            return max_pool(env.buffers[1], env.indices[0], env.indices[1])
+        return env.buffers[0].copy()
+
     def finish(self, env: Any, ale, n_read: int, over: bool, altered: bool) -> tuple[np.ndarray, bool]:
-        return pooled(env.buffers, n_read), altered
+        return self.frame(env, n_read), altered
 
     def on_reset(self, env: Any, ale, frame: np.ndarray) -> bool:
         """Hide the reset observation ``frame`` (the real screen) in place; whether it was altered."""
@@ -73,7 +87,7 @@ class FillPerObservation(Plain):
         self.hidden = self.hider.hide()
 
     def finish(self, env, ale, n_read, over, altered):
-        frame = pooled(env.buffers, n_read)
+        frame = self.frame(env, n_read)
         if self.hidden:
             self.hider.fill_(frame)
         return frame, self.hidden or altered
@@ -105,6 +119,13 @@ class FillPerFrame(FillPerObservation):
 class _Peek(Plain):
     moves_screen = True
 
+    def read(self, env, ale, buf, over):
+        ale.getScreenRGB(buf)  # the real frames may be compared with, or replaced by, peeked ones
+        return False
+
+    def frame(self, env, n_read):
+        return pooled(env.buffers, n_read)
+
     def __init__(self, hider) -> None:
         self.hider = hider
         self.snapshot = None
@@ -130,22 +151,50 @@ class _Peek(Plain):
 
 class PeekPerObservation(_Peek):
     """One coin per observation: a hidden observation is the max of the two NOOP look-ahead frames after
-    the step, the bytes written before each, from one snapshot of the step's final state."""
+    the step, the bytes written before each, from one snapshot of the step's final state.
+
+    A hidden step reads only the palette indices of its frames (no RGB): the real frames are needed
+    only when the peek shows nothing, and then the last one is still on screen (before any look-ahead)
+    and the one before is pooled from its indices; the final step of an episode re-reads them in its
+    replay (:func:`final_peek`).
+    """
 
     def begin_step(self, env, ale):
         self.hidden = self.hider.hide()
         if self.hidden:
             self._keep_snapshot(env, ale)
 
+    def read(self, env, ale, buf, over):
+        if not self.hidden:
+            return Plain.read(self, env, ale, buf, over)
+        ale.getScreen(env.indices[env.n_read - 1])
+        if over:  # the frame stays on screen no longer than this: keep its colours for the fallback
+            ale.getScreenRGB(buf)
+        return False
+
+    def _real(self, env, ale, n_read) -> np.ndarray:
+        """The real pooled frame, the last frame being still on screen (no look-ahead yet)."""
+        ale.getScreenRGB(env.buffers[n_read - 1])
+        return Plain.frame(self, env, n_read)
+
     def finish(self, env, ale, n_read, over, altered):
         if not self.hidden:
-            return pooled(env.buffers, n_read), altered
+            return Plain.frame(self, env, n_read), altered
         if over:
             self.final = list(range(n_read))
-            return self._finish_final(env, ale, n_read, altered)
-        if self.hider.peek_pooled(ale, env.noop, env.peeks[:n_read]):
+            if self.snapshot is not None:
+                return self._finish_final(env, ale, n_read, altered)
+            return Plain.frame(self, env, n_read), altered  # no snapshot: shown as it is, unaltered
+        hider = self.hider
+        if not hider.writes(ale):
+            return self._real(env, ale, n_read), altered
+        if hider.mode.always_effective:
+            hider.peek_pooled(ale, env.noop, env.peeks[:n_read])
             return pooled(env.peeks, n_read), True
-        return pooled(env.buffers, n_read), altered
+        real = self._real(env, ale, n_read)  # read before the look-ahead moves the screen
+        if hider.peek_pooled(ale, env.noop, env.peeks[:n_read]):
+            return pooled(env.peeks, n_read), True
+        return real, altered
 
 
 class PeekPerFrame(_Peek):
@@ -171,11 +220,11 @@ class PeekPerFrame(_Peek):
         return self._finish_final(env, ale, n_read, altered)
 
 
-class PeekInFrame(Plain):
+class PeekInFrame(_Peek):
     """Opt-in fast path: the bytes are written just before each hidden read frame and put back after it.
 
-    One coin per observation (``per_frame=False``) or per read frame. A frame counts as altered when the
-    written bytes lasted the frame (the game did not rewrite them)."""
+    One coin per observation (``per_frame=False``) or per read frame. Only modes whose writes always show
+    may use it (``RamPeekMode.always_effective``), so a frame drawn with writes is an altered frame."""
 
     def __init__(self, hider, per_frame: bool) -> None:
         self.hider = hider
@@ -200,14 +249,13 @@ class PeekInFrame(Plain):
         if not self.writing:
             return False
         self.writing = False
-        return self.writer.end(ale)
+        self.writer.end(ale)
+        return True
 
-    def on_reset(self, env, ale, frame):
-        # The reset observation always uses the look-ahead.
-        if self.hider.hide() and self.hider.peek(ale, env.noop, env.peeks[0]):
-            frame[...] = env.peeks[0]
-            return True
-        return False
+    moves_screen = False  # in-frame writes emulate no extra frame
+
+    def finish(self, env, ale, n_read, over, altered):
+        return pooled(env.buffers, n_read), altered
 
 
 def timing_for(hider, per_frame: bool) -> Plain:
@@ -225,11 +273,11 @@ def final_peek(env: Any, ale, snapshot, n_read: int, hidden: list[int]) -> bool:
     """Draw the hidden read frames of an episode's last step in-frame, replaying the step from ``snapshot``.
 
     The step is replayed with the same executed actions (the snapshot holds the emulator's RNG, so
-    sticky draws repeat): each hidden read frame is emulated once more with the bytes written just
-    before it, its screen taken, and the unwritten frame emulated again to stay on the real
-    trajectory; finally the real end state is restored. Only the hider acts in a step with a RAM
-    peek (one knob per profile), so the replay is exact. Returns whether a frame changed
-    (``env.buffers`` are updated in place).
+    sticky draws repeat): each hidden read frame is emulated once with the bytes written just before
+    it (its screen is the hidden frame) and once without (the real frame, which stays on the real
+    trajectory); finally the real end state is restored. Only the hider acts in a step with a RAM
+    peek (one knob per profile), so the replay is exact. ``env.buffers`` receive the frames shown
+    (hidden where the bytes changed the image, else real); returns whether any frame changed.
     """
     acts, executed = env.ale_actions, env.executed_actions
     end = ale.cloneState(include_rng=True)
@@ -240,18 +288,19 @@ def final_peek(env: Any, ale, snapshot, n_read: int, hidden: list[int]) -> bool:
     ale.restoreState(snapshot)
     for f, action in enumerate(executed):
         out = targets.get(f)
-        if out is not None:
-            writes = env.hider.writes(ale)
-            if writes:
-                before = ale.cloneState(include_rng=True)
-                for i, v in writes:
-                    ale.setRAM(i, v)
-                ale.act(acts[action])
-                ale.getScreenRGB(scratch)
-                ale.restoreState(before)
-                if not np.array_equal(scratch, out):
-                    out[...] = scratch
-                    altered = True
+        writes = env.hider.writes(ale) if out is not None else ()
+        if writes:
+            before = ale.cloneState(include_rng=True)
+            for i, v in writes:
+                ale.setRAM(i, v)
+            ale.act(acts[action])
+            ale.getScreenRGB(scratch)
+            ale.restoreState(before)
         ale.act(acts[action])
+        if out is not None:
+            ale.getScreenRGB(out)
+            if writes and not np.array_equal(scratch, out):
+                out[...] = scratch
+                altered = True
     ale.restoreState(end)
     return altered

@@ -16,10 +16,9 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,35 +29,21 @@ from stori_envs.datasets import collect as C
 from stori_envs.datasets import integrity
 from stori_envs.datasets.behaviour import make_behaviour
 from stori_envs.datasets.behaviour.atari import RamInfo
+from stori_envs.datasets.mixture import collect_mixture
 from stori_envs.datasets.recipes import MIXTURE, DatasetName, EnvRecipe, parse_name, resolve_profile
+from stori_envs.datasets.sink import Sink
 
 logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 BUILD_DIR = ".stori-build"
 REFS_DIR = ".stori-refs"
 REF_OFFSET = 1_000_000  # reference-score episodes use indices from here: disjoint from the dataset's
-_ENV_LOCK = threading.Lock()
 
 
 def datasets_root() -> Path:
     """``$MINARI_DATASETS_PATH``, or Minari's default (``~/.minari/datasets``)."""
     root = os.environ.get("MINARI_DATASETS_PATH") or os.path.join(os.path.expanduser("~"), ".minari", "datasets")
     return Path(root)
-
-
-@contextlib.contextmanager
-def minari_root(path: Path) -> Iterator[None]:
-    """Point Minari at ``path`` while it creates files (Minari takes its root only from the environment)."""
-    with _ENV_LOCK:
-        old = os.environ.get("MINARI_DATASETS_PATH")
-        os.environ["MINARI_DATASETS_PATH"] = str(path)
-        try:
-            yield
-        finally:
-            if old is None:
-                os.environ.pop("MINARI_DATASETS_PATH", None)
-            else:
-                os.environ["MINARI_DATASETS_PATH"] = old
 
 
 def env_spec(env_id: str, kwargs: dict[str, Any]) -> gym.envs.registration.EnvSpec:
@@ -94,58 +79,6 @@ def _stats(values: list[float]) -> dict[str, float]:
             "n": int(a.size)}
 
 
-def _buffer(ep: C.Episode, new_id: int):
-    from minari.data_collector import EpisodeBuffer
-
-    return EpisodeBuffer(id=new_id, seed=ep.seed, observations=ep.observations, actions=ep.actions,
-                         rewards=ep.rewards, terminations=ep.terminations, truncations=ep.truncations, infos=ep.infos)
-
-
-class _Sink:
-    """Appends chunks of episodes to a Minari dataset created on the first chunk (bounded memory)."""
-
-    def __init__(self, tmp_root: Path, dataset_id: str, spec, create_kwargs: dict[str, Any]) -> None:
-        self.tmp_root, self.dataset_id, self.spec, self.create_kwargs = tmp_root, dataset_id, spec, create_kwargs
-        self.dataset = None
-        self.count = 0
-        self.returns: list[float] = []
-        self.costs: list[float] = []
-        self.lengths: list[int] = []
-        self.sources: dict[str, int] = {}
-        self.source_steps: dict[str, int] = {}
-
-    def __call__(self, episodes: list[C.Episode]) -> None:
-        import minari
-
-        buffers = [_buffer(ep, self.count + k) for k, ep in enumerate(episodes)]
-        ids = list(range(self.count, self.count + len(episodes)))
-        with minari_root(self.tmp_root):
-            if self.dataset is None:
-                self.dataset = minari.create_dataset_from_buffers(
-                    self.dataset_id, buffers, env=self.spec, eval_env=self.spec, data_format="hdf5",
-                    jpeg_encoding=False, **self.create_kwargs)
-            else:
-                self.dataset.storage.update_episodes(buffers)
-        metas = []
-        for ep in episodes:
-            meta = {k: v for k, v in ep.meta.items() if v is not None}
-            meta.setdefault("source_index", ep.index)
-            metas.append(meta)
-            self.returns.append(meta["return"])
-            self.lengths.append(meta["length"])
-            if "cost" in meta:
-                self.costs.append(meta["cost"])
-            src = meta.get("source", "?")
-            self.sources[src] = self.sources.get(src, 0) + 1
-            self.source_steps[src] = self.source_steps.get(src, 0) + meta["length"]
-        self.dataset.storage.update_episode_metadata(metas, ids)
-        self.count += len(episodes)
-
-    @property
-    def path(self) -> Path:
-        return Path(self.dataset.storage.data_path).parent
-
-
 @dataclasses.dataclass
 class BuildContext:
     """Everything one build needs: the environment, the policies' context, seeds and sizes."""
@@ -171,7 +104,14 @@ class BuildContext:
     def run(self, envs, tier: str, indices, on_chunk, progress=True) -> None:
         behaviour = self.behaviour(tier, envs.single_action_space)
         C.collect(envs, behaviour, indices, self.seed, tier, on_chunk, chunk=self.chunk,
-                  progress=self.progress if progress else None, cost_names=_cost_names(self.recipe))
+                  progress=self.progress if progress else None, cost_names=_cost_names(self.recipe),
+                  reset_options=_admission if self.recipe.kind == "medsepsis" else None)
+
+
+def _admission(index: int) -> dict[str, int]:
+    """MedSepsis: episode i is admission i of the drift's calendar (reference episodes restart at 0), so an
+    admission-clock drift switches at the same episode for any number of workers."""
+    return {"admission": index % REF_OFFSET}
 
 
 def _cost_names(recipe: EnvRecipe) -> tuple[str, ...] | None:
@@ -214,21 +154,6 @@ def reference_scores(ctx: BuildContext, envs, episodes: int, cache_dir: Path | N
         tmp.write_text(json.dumps(out))
         os.replace(tmp, cache)  # atomic: a reader sees the old file or the whole new one
     return out
-
-
-def plan_mixture(lengths_main: list[int], lengths_src: list[int], share: float, n: int, rng: np.random.Generator
-                 ) -> tuple[list[int], list[int]]:
-    """Whole episodes without replacement: ``k`` source episodes and ``n - k`` random ones (each pool in a
-    seeded random order), ``k`` chosen so the source's share of transitions is closest to ``share``."""
-    perm_main, perm_src = rng.permutation(len(lengths_main)), rng.permutation(len(lengths_src))
-    best, best_k = None, 0
-    for k in range(0, min(n, len(lengths_src)) + 1):
-        src = sum(lengths_src[i] for i in perm_src[:k])
-        main = sum(lengths_main[i] for i in perm_main[:n - k])
-        err = abs(src / max(src + main, 1) - share)
-        if best is None or err < best - 1e-12:
-            best, best_k = err, k
-    return sorted(int(i) for i in perm_main[:n - best_k]), sorted(int(i) for i in perm_src[:best_k])
 
 
 def _cleanup_stale(root: Path, max_age_s: float = 6 * 3600) -> None:
@@ -277,6 +202,8 @@ def build(name: str, profile: str | dict | None = None, *, episodes: int | None 
     """
     parsed = parse_name(name)
     recipe = parsed.recipe
+    if profile is None and parsed.slug in recipe.presets:  # stori/medsepsis/t32/clinician-v0 names its preset
+        profile = parsed.slug
     slug, env_id, kwargs, profile_record = resolve_profile(recipe, profile)
     if parsed.slug is not None and parsed.slug != slug:
         raise ValueError(f"name: got profile segment {parsed.slug!r} with profile {profile!r} (slug {slug!r}); "
@@ -358,10 +285,10 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
                       "ref_min_score": refs["random"]["return"], "ref_max_score": refs["expert"]["return"],
                       "description": f"{recipe.env_id} {tier} tier (stori-envs {stori_envs.__version__}); "
                                      "see docs/datasets.md", "requirements": []}
-            sink = _Sink(tmp_root, parsed.dataset_id, spec, create)
+            sink = Sink(tmp_root, parsed.dataset_id, spec, create)
             mix_record = None
             if mixture:
-                mix_record = _mixture(ctx, envs, tmp_root, spec, sources, n, int(mixture[2]) / 100, sink)
+                mix_record = collect_mixture(ctx, envs, tmp_root, spec, sources, n, int(mixture[2]) / 100, sink)
             else:
                 for source, indices in sources:
                     ctx.run(envs, source, indices, sink)
@@ -381,7 +308,9 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
                   " policy stream: SeedSequence([base, i, crc32(source)]) (collect.episode_seed/policy_seed)",
                   "ref_indices": refs["indices"]},
         "returns": _stats(sink.returns), "lengths": _stats(sink.lengths),
-        "sources": {"episodes": sink.sources, "transitions": sink.source_steps},
+        "sources": {"episodes": sink.sources, "transitions": sink.source_steps,
+                    "returns": {k: _stats(v["returns"]) for k, v in sink.by_source.items()},
+                    "costs": {k: _stats(v["costs"]) for k, v in sink.by_source.items() if v["costs"]}},
         "ref_source": {"ref_min_score": f"mean return of the random policy over {ref_episodes} episodes",
                        "ref_max_score": f"mean return of the expert policy over {ref_episodes} episodes",
                        "values": refs},
@@ -403,41 +332,3 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
     return {"dataset_id": parsed.dataset_id, "path": str(final), "episodes": sink.count,
             "transitions": int(sum(sink.lengths)), "seconds": seconds, "fingerprint": stori["fingerprint"],
             "returns": stori["returns"], "costs": stori.get("costs")}
-
-
-def _mixture(ctx, envs, tmp_root, spec, sources, n, share, sink) -> dict[str, Any]:
-    """Collect each source's pool into a temporary dataset, pick whole episodes, copy them in a seeded order."""
-    pools = {}
-    for source, indices in sources:
-        pool = _Sink(tmp_root, f"pool/{source}-v0", spec, sink.create_kwargs)
-        ctx.run(envs, source, indices, pool)
-        pools[source] = pool
-    (main, _), (src, _) = sources
-    rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 0x6D6978]))  # "mix"
-    keep_main, keep_src = plan_mixture(pools[main].lengths, pools[src].lengths, share, n, rng)
-    picks = [(main, i) for i in keep_main] + [(src, i) for i in keep_src]
-    order = rng.permutation(len(picks))
-    picks = [picks[i] for i in order]
-    for start in range(0, len(picks), ctx.chunk):
-        part = picks[start:start + ctx.chunk]
-        episodes = []
-        for source, i in part:
-            storage = pools[source].dataset.storage
-            (_, data), = integrity.iter_episodes(storage, [i])
-            meta = dict(next(iter(storage.get_episode_metadata([i]))))
-            meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in meta.items()
-                    if k not in ("id", "seed", "total_steps", "options")}  # Minari's own attributes
-            index = int(meta.get("source_index", i))
-            episodes.append(C.Episode(index, C.episode_seed(ctx.seed, index), data["observations"], data["actions"],
-                                      data["rewards"], data["terminations"],
-                                      data["truncations"], data["infos"], meta))
-        sink(episodes)
-    steps = {s: sum(pools[s].lengths[i] for i in ix) for s, ix in ((main, keep_main), (src, keep_src))}
-    total = max(sum(steps.values()), 1)
-    return {"sources": {s: {"dataset_id": f"{ctx.name.dataset_id.rsplit('/', 1)[0]}/{s}-v{ctx.name.version}",
-                            "pool_episodes": len(pools[s].lengths), "selected": ix}
-                        for s, ix in ((main, keep_main), (src, keep_src))},
-            "target_share": share, "by": "transitions",
-            "realised_transition_share": steps[src] / total,
-            "realised_episode_share": len(keep_src) / max(len(picks), 1),
-            "note": "pool episode i of a source is episode i of that source's dataset with the same base seed"}

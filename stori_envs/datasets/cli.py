@@ -68,6 +68,11 @@ def _show(args: argparse.Namespace) -> int:
              ("behaviour", json.dumps({k: v.get("policy") for k, v in (r["behaviour"] or {}).items()})),
              ("mixture", json.dumps({k: v for k, v in (r["mixture"] or {}).items() if k != "sources"}) or "-"),
              ("seed", (r["seeds"] or {}).get("base")), ("fingerprint", r["fingerprint"])]
+    sources = r.get("sources") or {}
+    for src, n in (sources.get("episodes") or {}).items():  # per source tier (mixtures, MedSepsis mixed)
+        cost = (sources.get("costs") or {}).get(src)
+        lines.append((f"  {src}", f"{n} episodes, {sources['transitions'][src]} transitions, return "
+                      f"{_fmt_stats(sources['returns'][src])}" + (f", cost {_fmt_stats(cost)}" if cost else "")))
     lines += [(f"sha256 {k}", v) for k, v in (r["checksums"] or {}).items()]
     for key, value in lines:
         print(f"{key:<14} {value}")

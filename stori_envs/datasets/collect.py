@@ -155,10 +155,13 @@ def make_vector_env(env_id: str, kwargs: dict[str, Any], workers: int,
 
 def collect(envs: gym.vector.VectorEnv, behaviour: Behaviour, indices: Iterable[int], base_seed: int, source: str,
             on_chunk: Callable[[list[Episode]], None], chunk: int = 64, progress: Callable[[int], None] | None = None,
-            cost_names: Sequence[str] | None = None, drop_info: Sequence[str] = ("ram",)) -> None:
+            cost_names: Sequence[str] | None = None, drop_info: Sequence[str] = ("ram",),
+            reset_options: Callable[[int], dict[str, Any]] | None = None) -> None:
     """Run episodes ``indices`` (in this order of ids) and pass them to ``on_chunk`` in id order, ``chunk`` at a time.
 
-    ``progress(n)`` is called with the number of transitions of each finished episode.
+    ``progress(n)`` is called with the number of transitions of each finished episode. ``reset_options(i)``
+    gives episode ``i``'s reset options (e.g. MedSepsis' place on the drift's admission calendar); a vector
+    env shares one options dict across the sub-environments it resets, so those resets go one slot at a time.
     """
     order = list(indices)
     n = envs.num_envs
@@ -190,10 +193,23 @@ def collect(envs: gym.vector.VectorEnv, behaviour: Behaviour, indices: Iterable[
             recorders[i] = _Recorder(idx, seed, obs[i], _slot(info, i), space, cost_names)
             behaviour.start(i, policy_seed(base_seed, idx, source))
 
+    def reset(mask: np.ndarray, starts, seeds, obs=None, infos_i=None):
+        """Reset the slots of ``mask``; one call for all, or one per slot when options differ per episode."""
+        groups = [(mask, {})] if reset_options is None else [
+            (np.arange(n) == i, reset_options(idx) if idx is not None else {}) for i, idx in starts]
+        for m, options in groups:
+            obs_r, info_r = envs.reset(seed=[s if m[i] else None for i, s in enumerate(seeds)],
+                                       options={"reset_mask": m, **options})
+            if obs is None:  # the first reset of all slots
+                obs, infos_i = np.array(obs_r), [_slot(info_r, i) for i in range(n)]
+            for i in np.flatnonzero(m):
+                obs[i] = obs_r[i]
+                infos_i[i] = _slot(info_r, i)
+            begin([(i, idx) for i, idx in starts if m[i]], obs_r, info_r)
+        return obs, infos_i
+
     starts, seeds = assign(np.ones(n, bool))
-    obs, info = envs.reset(seed=seeds)
-    begin(starts, obs, info)
-    infos_i = [_slot(info, i) for i in range(n)]
+    obs, infos_i = reset(np.ones(n, bool), starts, seeds)
     while any(r is not None for r in recorders):
         actions, logps = [], []
         for i in range(n):
@@ -231,13 +247,6 @@ def collect(envs: gym.vector.VectorEnv, behaviour: Behaviour, indices: Iterable[
                 ready = []
         if ended.any():
             starts, seeds = assign(ended)
-            if starts:
-                obs_r, info_r = envs.reset(seed=seeds, options={"reset_mask": ended})
-                obs = np.array(obs)
-                for i, _ in starts:
-                    obs[i] = obs_r[i]
-                begin(starts, obs_r, info_r)
-                for i, _ in starts:
-                    infos_i[i] = _slot(info_r, i)
+            obs, infos_i = reset(ended, starts, seeds, np.array(obs), infos_i)
     if ready:
         on_chunk(ready)

@@ -34,7 +34,8 @@ def catalogue(root: str | Path | None = None) -> list[dict[str, Any]]:
                        tier=stori.get("tier"), profile=(stori.get("profile") or {}).get("slug"),
                        env_id=stori.get("env_id"), returns=stori.get("returns"), costs=stori.get("costs"),
                        ref_min_score=meta.get("ref_min_score"), ref_max_score=meta.get("ref_max_score"),
-                       fingerprint=stori.get("fingerprint"), checksums=stori.get("checksums"),
+                       sources=stori.get("sources"), fingerprint=stori.get("fingerprint"),
+                       checksums=stori.get("checksums"),
                        behaviour=stori.get("behaviour"), mixture=stori.get("mixture"), seeds=stori.get("seeds"),
                        profile_record=(stori.get("profile") or {}).get("record"), complete="fingerprint" in stori)
         except integrity.DatasetError as exc:

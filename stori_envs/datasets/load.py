@@ -28,8 +28,7 @@ def dataset_path(name: str, root: str | Path | None = None) -> Path:
     """The directory of dataset ``name`` under the datasets root (it need not exist)."""
     from stori_envs.datasets.builder import datasets_root
 
-    dataset_id = name if name.startswith("stori/") and name.rsplit("-v", 1)[-1].isdigit() else \
-        parse_name(name).dataset_id
+    dataset_id = parse_name(name).dataset_id
     return (Path(root) if root is not None else datasets_root()) / dataset_id
 
 

@@ -36,8 +36,24 @@ class EnvRecipe:
     ref_episodes: int  # episodes of the random/expert policies behind ref_min_score/ref_max_score
     kwargs: dict[str, Any] = field(default_factory=dict)
     game: str | None = None  # Atari: which RAM script drives the behaviour
-    presets: dict[str, str] = field(default_factory=dict)  # profile slug -> registered preset id
     notes: str = ""
+
+    @property
+    def presets(self) -> dict[str, str]:
+        """Profile slug -> registered preset id: ``stori/<Name>-T<preset>-v0`` of this environment's
+        ``stori/<Name>-v0`` (``T3.2`` -> ``t32``); type 0 (a state observation) and 3.1 (the default) excluded."""
+        import gymnasium as gym
+
+        m = re.match(r"^stori/(?P<name>[A-Za-z]+)-v0$", self.env_id)
+        if m is None:
+            return {}
+        pattern = re.compile(rf"^stori/{m['name']}-T(?P<p>[0-9][0-9A-Za-z.-]*)-v0$")
+        found = {}
+        for env_id in gym.registry:
+            hit = pattern.match(env_id)
+            if hit and hit["p"] not in ("0", "3.1"):
+                found["t" + hit["p"].lower().replace(".", "")] = env_id
+        return dict(sorted(found.items()))
 
     def allows(self, tier: str) -> bool:
         mix = MIXTURE.match(tier)
@@ -49,10 +65,7 @@ RECIPES: dict[str, EnvRecipe] = {r.key: r for r in (
     EnvRecipe("pendulum", "Pendulum-v1", "sac", SAC_TIERS, 1000, 20),
     EnvRecipe("inverteddoublependulum", "InvertedDoublePendulum-v5", "sac", SAC_TIERS, 1000, 20),
     EnvRecipe("hopper", "Hopper-v5", "sac", SAC_TIERS, 1000, 20),
-    EnvRecipe("medsepsis", "stori/MedSepsis-v0", "medsepsis", MEDSEPSIS_TIERS, 5000, 200,
-              presets={"t1": "stori/MedSepsis-T1-v0", "t21": "stori/MedSepsis-T2.1-v0",
-                       "t22": "stori/MedSepsis-T2.2-v0", "t22-nightshift": "stori/MedSepsis-T2.2-NightShift-v0",
-                       "t32": "stori/MedSepsis-T3.2-v0"}),
+    EnvRecipe("medsepsis", "stori/MedSepsis-v0", "medsepsis", MEDSEPSIS_TIERS, 5000, 200),
     EnvRecipe("breakout", "stori/Breakout-v0", "atari", ATARI_TIERS, 20, 3, dict(_ATARI_KW), "Breakout",
               notes="84x84 grayscale uint8, frameskip 4, max-pool, stored raw (lossless)"),
     EnvRecipe("boxing", "stori/Boxing-v0", "atari", ATARI_TIERS, 20, 3, dict(_ATARI_KW), "Boxing",
@@ -104,9 +117,10 @@ def profile_slug(profile: Any) -> str:
 def resolve_profile(recipe: EnvRecipe, profile: str | dict | None) -> tuple[str | None, str, dict[str, Any], Any]:
     """(slug, registered id, env kwargs, profile record) for ``profile`` on ``recipe``'s environment.
 
-    ``profile`` is None/``"default"``, a preset of the environment (MedSepsis ``T1``, ``T3.2``, ...), a JSON
-    object (string or dict) or a ``.json``/``.toml`` file of a STORI profile.
+    ``profile`` is None/``"default"``, a preset of the environment (MedSepsis ``T1``, ``T3.2``, ...; Atari
+    ``3.2A``, ...), a JSON object (string or dict) or a ``.json``/``.toml`` file of a STORI profile.
     """
+    import stori_envs  # noqa: F401  (registers the presets)
     from stori_envs.taxonomy.profile import Profile
 
     base_kwargs = {k: v for k, v in recipe.kwargs.items()}
@@ -115,8 +129,9 @@ def resolve_profile(recipe: EnvRecipe, profile: str | dict | None) -> tuple[str 
     if isinstance(profile, str):
         key = profile.strip().lower().replace(".", "")
         key = key if key.startswith("t") else f"t{key}"
-        if key in recipe.presets:
-            preset = recipe.presets[key]
+        presets = recipe.presets
+        if key in presets:
+            preset = presets[key]
             import gymnasium as gym
 
             return key, preset, base_kwargs, {"preset": preset, "kwargs": dict(gym.spec(preset).kwargs)}
@@ -126,7 +141,7 @@ def resolve_profile(recipe: EnvRecipe, profile: str | dict | None) -> tuple[str 
         elif Path(text).suffix in (".json", ".toml") and Path(text).is_file():
             profile = Profile.parse(text).to_dict()
         else:
-            allowed = ", ".join(["default", *recipe.presets]) if recipe.presets else "default"
+            allowed = ", ".join(["default", *presets])
             raise ValueError(f"profile: got {profile!r}; allowed: {allowed}, a JSON profile object or a "
                              ".json/.toml profile file")
     data = Profile.parse(profile).to_dict() if not isinstance(profile, Profile) else profile.to_dict()

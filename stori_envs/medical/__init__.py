@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from stori_envs.medical.registration import register
+from stori_envs.medical.registration import register  # noqa: F401  (re-exported: in __all__)
 
 # Public name -> module (loaded lazily, so registering the ids at `import stori_envs` stays cheap).
 _EXPORTS = {

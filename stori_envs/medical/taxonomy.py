@@ -371,12 +371,42 @@ def resolve_profile(profile: Any) -> tuple[Profile | None, dict[str, Any]]:
     return as_profile(profile), {}
 
 
+#: Config fields that are knobs of a STORI profile: one name per knob, so keywords may not set them.
+_PROFILE_KNOBS = {
+    ("dosing_error", "p_err"): "intrinsic_stochasticity.action_dependent.stochastic_action_prob "
+                               "(profile=stori_envs.profiles.action(p))",
+    ("missing", "p_miss"): "partial_observation.prob of a 'dropout' profile (profile=stori_envs.profiles."
+                           "observation('dropout', p)); p_miss is a keyword only with mode='mnar'",
+    **{("adverse_events", name): "intrinsic_stochasticity.action_independent_random.mode/random_stochasticity_prob "
+                                 f"(profile=stori_envs.profiles.event({name!r}, p)); adverse_events takes "
+                                 "event_scale, a scale of the calibrated hazards" for name in EVENT_NAMES},
+}
+
+
+def check_keyword_knobs(overrides: dict[str, Any]) -> None:
+    """Refuse keyword arguments that name a profile's knob by a second name (``dosing_error={"p_err": ...}``)."""
+    for key, value in overrides.items():
+        if not isinstance(value, dict):
+            continue
+        for field, where in _PROFILE_KNOBS.items():
+            if field[0] == key and field[1] in value:
+                if field == ("missing", "p_miss") and value.get("mode") == "mnar":
+                    continue
+                raise ValueError(f"{key}.{field[1]}: got {value[field[1]]!r} as a keyword; allowed: set it with the "
+                                 f"profile's {where} (one name per knob)")
+        if key == "drift" and str(value.get("concept")) in ("1", "2.1", "3.2"):
+            raise ValueError(f"drift.concept: got {value['concept']!r} as a keyword; allowed: 'resistant_strain' or "
+                             "'frail_cohort' (a drift to a STORI type is a type 2.2 profile: profile=stori_envs."
+                             "profiles.drift(secondary, temporal_mode, threshold))")
+
+
 def config_fields(profile: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     """The ``MedSepsisConfig`` fields of ``MedSepsisEnv(profile=..., **overrides)``.
 
     Order: the profile's family-only defaults, then a preset's MedSepsis-only fields, then the keyword
     overrides, and last the profile's own knobs, which an override may repeat but not contradict.
     """
+    check_keyword_knobs(overrides)
     prof, extra = resolve_profile(profile)
     if prof is not None:  # gym.make reaches here without stori_envs.make's check of what the family reads
         from stori_envs.families import check_accepted, get_family

@@ -124,7 +124,8 @@ def check_action(agent: str, space: spaces.Space, act: Any) -> Any:
     """``act`` if it lies in ``space`` (as an int for a ``Discrete`` space), else a ``ValueError``."""
     if isinstance(space, spaces.Discrete):
         # Fast path for the common case (a Python or numpy integer inside the space).
-        if isinstance(act, (int, np.integer)) and not isinstance(act, bool) and space.start <= act < space.start + space.n:
+        if isinstance(act, (int, np.integer)) and not isinstance(act, bool) \
+                and space.start <= act < space.start + space.n:
             return int(act)
         ok = False
         if not isinstance(act, (bool, np.bool_, str, bytes)):

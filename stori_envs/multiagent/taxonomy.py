@@ -1,12 +1,11 @@
 """The taxonomy on PettingZoo parallel environments: type 1 (random action replacement) per agent.
 
 :class:`ParallelRandomActionReplacement` is the multi-agent counterpart of
-:class:`stori_envs.taxonomy.action.RandomActionReplacement`: with probability ``p`` an agent's action is
-replaced by a uniform random one (drawn by the same :func:`~stori_envs.taxonomy.action.action_sampler`).
-Each agent has its own named stream ``"action/<agent>"`` (a
-:class:`~stori_envs.taxonomy.seeding.SeededStream` following ``reset(seed=...)``), so perturbing one
-agent never shifts another's draws. Every agent's info gets the ``info["stori"]`` record of
-:mod:`stori_envs.taxonomy.record`.
+:class:`stori_envs.taxonomy.action.RandomActionReplacement`: the same type 1 component
+(:class:`~stori_envs.taxonomy.components.ActionReplacement`), one per target agent, hosted per agent.
+Each agent has its own named stream ``"action/<agent>"`` (the one seeding scheme, following
+``reset(seed=...)``), so perturbing one agent never shifts another's draws. Every agent's info gets the
+``info["stori"]`` record written by :func:`~stori_envs.taxonomy.components.write_info`.
 
 Example:
     >>> from stori_envs.multiagent import CrossingEnv, apply_profile_parallel
@@ -21,19 +20,20 @@ from typing import Any
 
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 
-from stori_envs.multiagent.base import check_action
-from stori_envs.taxonomy.action import action_sampler
+from stori_envs.taxonomy.components import ActionReplacement, action_check, write_info
 from stori_envs.taxonomy.profile import as_profile
-from stori_envs.taxonomy.record import stori_record
-from stori_envs.taxonomy.seeding import SeededStream
 
 
 class ParallelRandomActionReplacement(BaseParallelWrapper):
     """With probability ``p`` replace the actions of ``agents`` (default: all) by uniform random actions.
 
     What changes: the executed actions (``info["stori"]["executed_action"]``, ``action_replaced``).
-    Why: STORI type 1 on one agent's actuators, e.g. a car whose controls sometimes slip. With
-    ``enabled=False`` (or ``p = 0``) it only writes the record and makes no draws.
+    Why: STORI type 1 on one agent's actuators, e.g. a car whose controls sometimes slip.
+
+    Each target agent's knob is the shared :class:`~stori_envs.taxonomy.components.ActionReplacement`
+    (stream ``"action/<agent>"``); every live agent's action is checked against its space before any
+    replacement, at every step (a ``ValueError`` every time, not only on the steps it would run). With
+    ``enabled=False`` (or ``p = 0``) nothing is replaced and nothing is drawn; the record is written.
     """
 
     def __init__(self, env, p: float, agents: Sequence[str] | None = None,
@@ -50,40 +50,50 @@ class ParallelRandomActionReplacement(BaseParallelWrapper):
             raise ValueError(f"agents: got {agents!r}; allowed: a non-empty subset of {possible}")
         self.p = float(p)
         self.stori_type = stori_type
-        self.enabled = enabled
         self.targets = tuple(targets)
-        self._samplers = {a: action_sampler(env.action_space(a), allowed_actions) for a in self.targets}
-        self._streams = {a: SeededStream(f"action/{a}", seed_policy) for a in self.targets}
+        self.knobs = {a: ActionReplacement(env.action_space(a), self.p, allowed_actions, name=f"action/{a}",
+                                           enabled=enabled, seed_policy=seed_policy) for a in self.targets}
+        self._checks = {a: action_check(env.action_space(a), field=f"actions[{a!r}]") for a in possible}
+        for a, knob in self.knobs.items():
+            knob.check = self._checks[a]  # the knob's begin_step validates with the agent's field name
+
+    @property
+    def enabled(self) -> bool:
+        return all(k.enabled for k in self.knobs.values())
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        for knob in self.knobs.values():
+            knob.enabled = bool(value)
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
-        for stream in self._streams.values():
-            stream.reset(seed)
+        for knob in self.knobs.values():
+            knob.reseed(seed)
         obs, infos = self.env.reset(seed=seed, options=options)
-        for info in infos.values():
-            stori_record(info, self.stori_type)
+        for agent, info in infos.items():
+            knob = self.knobs.get(agent)
+            if knob is not None:
+                knob.on_reset(self.env)
+            write_info(info, self.stori_type, None, (knob,) if knob is not None else ())
         return obs, infos
 
     def step(self, actions: dict):
-        # Every action is checked before any replacement, so an invalid one fails on every step, not only
-        # on the steps where it would have been executed.
         if not isinstance(actions, dict):
             raise ValueError(f"actions: got {type(actions).__name__}; allowed: a dict agent -> action")
-        for agent in self.env.agents:
-            if agent in actions:
-                check_action(agent, self.env.action_space(agent), actions[agent])
-        executed, replaced = dict(actions), {}
-        for agent in self.targets:
-            if agent in actions and self.enabled:
-                rng = self._streams[agent].rng
-                if rng.random() < self.p:
-                    executed[agent] = self._samplers[agent](rng)
-                    replaced[agent] = True
+        for agent in self.env.agents:  # every action checked before any replacement
+            if agent in actions and agent not in self.knobs:
+                self._checks[agent](actions[agent])
+        executed = dict(actions)
+        for agent, knob in self.knobs.items():
+            if agent in actions and agent in self.env.agents:
+                knob.begin_step(actions[agent])
+                executed[agent] = knob.before_action(actions[agent])
         obs, rewards, terminated, truncated, infos = self.env.step(executed)
         for agent, info in infos.items():
-            rec = stori_record(info, self.stori_type, actions.get(agent))
-            rec["action"] = actions.get(agent)
-            rec["executed_action"] = executed.get(agent)
-            rec["action_replaced"] = replaced.get(agent, False)
+            knob = self.knobs.get(agent)
+            write_info(info, self.stori_type, actions.get(agent), (knob,) if knob is not None else (),
+                       executed_action=executed.get(agent),
+                       action_replaced=bool(knob is not None and knob.replaced))
         return obs, rewards, terminated, truncated, infos
 
 

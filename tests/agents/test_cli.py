@@ -44,6 +44,7 @@ def test_resume_with_another_config_is_refused(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,match", [
+    (["agents", "train", "nope", "--dataset", DATASET, "--steps", "1", "--out", "x"], "agent: got 'nope'"),
     (["agents", "train", "bc", "--dataset", "rollouts:bad", "--steps", "1", "--out", "x"], "--dataset: got"),
     (["agents", "train", "bc", "--dataset", DATASET, "--steps", "1", "--out", "x", "--set", "alpha"], "--set: got"),
     (["agents", "train", "bc", "--dataset", DATASET, "--steps", "1", "--out", "x", "--set", "alpha=1"],

@@ -17,7 +17,7 @@ import pytest
 import torch
 from helpers_agents import NEEDS_COSTS, TINY, steps, tiny
 
-from agents.interface import agent_class, load_agent
+from agents.interface import agent_class, load_agent, registered_agents
 from agents.offline import A2PRConfig, BCConfig, BCSafe, BCSafeConfig, OGSRLConfig, TD3BCConfig
 from agents.offline.base import OfflineBase
 
@@ -48,6 +48,7 @@ def same_state(a: OfflineBase, b: OfflineBase) -> None:
 
 
 def test_every_agent_is_registered():
+    assert set(ALL) <= set(registered_agents())
     for name in ALL:
         assert agent_class(name) is TINY[name][0]
 
@@ -262,3 +263,16 @@ def test_threads_are_restored(pendulum):
     before = torch.get_num_threads()
     tiny("bc", threads=1).fit(pendulum, 5, progress=False)
     assert torch.get_num_threads() == before
+
+
+def test_periodic_evaluation_and_logging(pendulum):
+    calls = []
+
+    def evaluator(agent):
+        calls.append(agent.total_steps)
+        return {"score": float(agent.total_steps)}
+
+    history = tiny("bc", eval_every=30, log_every=20).fit(pendulum, 70, evaluator=evaluator, progress=False)
+    assert calls == [30, 60, 70]
+    assert [row["step"] for row in history["eval"]] == [30, 60, 70]
+    assert [row["step"] for row in history["train"]] == [20, 40, 60, 70]

@@ -122,3 +122,24 @@ def test_treatment_report_on_the_simulator(medsepsis):
     assert 0 <= report["ood_visit_rate"] <= 1 and 0 <= report["mcr"] <= 1
     assert set(report["component_rates"]) >= {"hypoxemia", "oliguria"}
     json.dumps(report)  # JSON-ready
+
+
+def test_guarded_model_knows_which_rows_are_reference_points(medsepsis):
+    """Leave-one-out for logged rows: each reference point is found by identity, the others are not."""
+    agent = tiny("ogsrl", max_reference=200)
+    agent.fit(medsepsis, 1, progress=False)
+    model = GuardedModel(agent, agent.prepare_data(medsepsis))
+    own = model._self_index()
+    hit = own >= 0
+    assert hit.sum() == 200 and torch.equal(model.keys[hit], agent.guardian.reference[own[hit]])
+
+
+def test_ogsrl_runs_on_any_dataset_with_costs(pendulum):
+    """Not only MedSepsis: Pendulum rollouts with a cost of 1 on high-torque steps (a real, defined cost)."""
+    import dataclasses
+
+    costly = dataclasses.replace(pendulum, costs=(np.abs(pendulum.actions[:, 0]) > 1.0).astype(np.float32))
+    agent = tiny("ogsrl", rollouts_per_iter=8)
+    history = agent.fit(costly, 4, progress=False)["train"]
+    assert int(agent.extra_state["horizon"]) == 100 and all(np.isfinite(list(r.values())).all() for r in history)
+    assert agent.act(pendulum.observations[:3]).shape == (3, 1)

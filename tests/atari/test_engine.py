@@ -104,11 +104,17 @@ def test_reset_starts_a_fresh_episode_and_reports_info():
         env.step(1)
     obs2, info2 = env.reset()
     assert info2["episode_frame_number"] == 0 and np.array_equal(obs, obs2)
-    keys = {"type", "concept", "action", "executed_action", "executed_actions", "action_replaced",
-            "replaced_frames", "event", "events", "reward_correction", "observation_altered", "frames"}
-    assert keys <= set(info2["stori"])
+    # At reset there is no action: the keys are absent (a vector env's mask then says so).
+    keys = {"type", "concept", "action_replaced", "event", "observation_altered", "frames"}
+    assert set(info2["stori"]) == keys
     _, _, _, _, step_info = env.step(0)
-    assert keys <= set(step_info["stori"]) and step_info["stori"]["frames"] == 4
+    assert set(step_info["stori"]) == keys | {"action", "executed_action"} and step_info["stori"]["frames"] == 4
+    # Each knob adds its own keys, at reset and at every step.
+    for prof, extra in ((profile("1", p=0.5), {"executed_actions", "replaced_frames", "changed_frames"}),
+                        (profile("2.1", "2", 0.5), {"events", "reward_correction"})):
+        env = make("Breakout", prof)
+        assert set(env.reset(seed=0)[1]["stori"]) == keys | extra
+        assert set(env.step(0)[4]["stori"]) == keys | extra | {"action", "executed_action"}
 
 
 def test_observations_are_fresh_arrays():
@@ -241,7 +247,7 @@ def test_ram_peek_leaves_the_real_trajectory_untouched():
     twin = make("Boxing", None, frameskip=1)
     policy = random_policy(18, 3)
     scoring_lookaheads = rewards = 0
-    for step, ((o1, r1, t1, _, i1), (o2, r2, t2, _, i2)) in lockstep([peeking, twin], 0, 1500, policy):
+    for _step, ((o1, r1, t1, _, i1), (_o2, r2, t2, _, i2)) in lockstep([peeking, twin], 0, 1500, policy):
         ale1, ale2 = peeking.unwrapped.ale, twin.unwrapped.ale
         assert np.array_equal(ale1.getRAM(), ale2.getRAM())
         assert (r1, t1, i1["lives"], i1["episode_frame_number"], i1["frame_number"]) == \
@@ -283,7 +289,8 @@ def test_ledger_carries_a_cancelled_event_over_to_the_next_frame():
         (lambda: make("Breakout", profile("ram", "2", ram_peek="in_frame")), "semantics.ram_peek: got 'in_frame'"),
         (lambda: make("Breakout", stori_envs.Profile.parse(
             {"stochasticity_type": "1", "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 0.1,
-             "intrinsic_stochasticity.action_dependent.random_action_set": "paper"})), "random_action_set: got 'paper'"),
+             "intrinsic_stochasticity.action_dependent.random_action_set": "paper"})),
+         "random_action_set: got 'paper'"),
         (lambda: make("Breakout", "T9"), "profile: got preset 'T9'"),
         (lambda: make("Breakout", "T2.2", semantics={"drift_unit": "frame"}), "semantics.drift_unit: got 'frame'"),
         (lambda: make("Breakout", None, semantics=3), "semantics: got 3"),

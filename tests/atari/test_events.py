@@ -43,7 +43,7 @@ def test_probability_zero_changes_nothing(game, mode):
     n = {"Breakout": 4, "Boxing": 18, "Gopher": 8, "BankHeist": 18}[game]
     policy = breakout_tracker(0) if game == "Breakout" else random_policy(n, 0)
     env = make(game, profile("2.1", mode, 0.0))
-    for step, ((o1, r1, t1, _, _), (o2, r2, t2, _, i2)) in lockstep([twin(game), env], 0, 400, policy):
+    for _step, ((o1, r1, t1, _, _), (o2, r2, t2, _, i2)) in lockstep([twin(game), env], 0, 400, policy):
         assert np.array_equal(o1, o2) and (r1, t1) == (r2, t2) and not i2["stori"]["event"]
 
 
@@ -121,7 +121,7 @@ def test_boxing_colour_flip_swaps_the_boxers_colours_on_screen():
     env = make("Boxing", profile("2.1", "1", 1.0), frameskip=1)
     white, black = np.array([214, 214, 214]), np.array([0, 0, 0])
     flips = 0
-    for step, ((o1, r1, *_), (o2, r2, _, _, info)) in lockstep([twin("Boxing", 1), env], 0, 300, random_policy(18)):
+    for step, ((o1, r1, *_), (o2, r2, *_)) in lockstep([twin("Boxing", 1), env], 0, 300, random_policy(18)):
         if step < 0:
             continue
         ring1, ring2 = o1[36:177, 32:128], o2[36:177, 32:128]
@@ -251,7 +251,6 @@ def test_gopher_paper_trigger_fires_on_digging_and_still_pays_fills():
     digs_undone = paid = 0
     rng = np.random.default_rng(3)
     for _ in range(15000):
-        before = env.unwrapped.ale.getRAM()
         _, r, term, trunc, info = env.step(int(rng.integers(8)))
         paid += r == 20
         digs_undone += info["stori"]["event"] and r == 0

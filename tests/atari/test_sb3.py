@@ -48,3 +48,17 @@ def _ppo():
     actions, _ = model.predict(obs, deterministic=True)
     assert all(env.action_space.contains(int(a)) for a in actions)
     env.close()
+
+
+def test_sb3_subproc_vec_env_runs_the_ids():
+    """SB3's process vector env steps the ids in fresh subprocesses (forkserver/spawn): the "stori_envs:"
+    prefix makes Gymnasium import the package, which registers the ids, before looking the id up."""
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    env = make_atari_env("stori_envs:stori/Boxing-T3.2C-v0", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv,
+                         wrapper_kwargs={"frame_skip": 1})
+    obs = env.reset()
+    for _ in range(20):
+        obs, rewards, dones, infos = env.step(np.array([1, 2]))
+    assert obs.shape == (2, 84, 84, 1) and "stori" in infos[0]
+    env.close()

@@ -64,6 +64,15 @@ def test_bad_suite_names_line_and_field(tmp_path, edit, message):
     assert message in str(info.value) and str(path) in str(info.value)
 
 
+def test_env_level_episode_count(tmp_path):
+    path = tiny_suite(tmp_path, episodes=4)
+    path.write_text(path.read_text().replace('crash = "terminated"', 'crash = "terminated"\neval_episodes = 7'))
+    assert {len(c.eval_seeds) for c in load_suite(path).cells()} == {7}
+    path.write_text(path.read_text().replace("eval_episodes = 7", "eval_episodes = 0"))
+    with pytest.raises(ValueError, match="line 14: envs\\[0\\].eval_episodes: got 0"):
+        load_suite(path)
+
+
 def test_unknown_suite_lists_shipped():
     with pytest.raises(ValueError, match=r"suite: got 'nope'; allowed: a \.toml file or one of \[.*'quick'"):
         load_suite("nope")

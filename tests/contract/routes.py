@@ -34,18 +34,20 @@ def takes_profile(gym_id: str) -> bool:
 def family_route_cases() -> list[tuple[str, str, Any, Any]]:
     """(family, spelling, route, profile) for every spelling every non-generic family declares.
 
-    Profiles: the default (None) on every spelling; on spellings that take a profile, also the
-    family's first preset name (a raw string: preset names must work on every route) and a type 1
-    profile when the family honours type 1.
+    Profiles: the default (None) on every spelling; on the first spelling of each Gymnasium id that
+    takes a profile, also the family's first preset name (a raw string: preset names must work on
+    every route) and a type 1 profile when the family honours type 1.
     """
-    cases = []
+    cases, profiled = [], set()
     for family in stori_envs.families():
         if family.name == "generic":
             continue
         for spelling, route in family.routes.items():
             cases.append((family.name, spelling, route, None))
-            if not takes_profile(route.gym_id):
+            key = (route.gym_id, tuple(sorted(route.kwargs.items())))
+            if not takes_profile(route.gym_id) or key in profiled:
                 continue
+            profiled.add(key)
             if family.presets:
                 cases.append((family.name, spelling, route, family.presets[0]))
             if "1" in family.accepts.types:
@@ -58,10 +60,10 @@ def trajectory(env: gym.Env, seed: int, steps: int) -> list[Any]:
     actions from a stream seeded by ``seed``; stops at the end of the first episode."""
     env.action_space.seed(seed)
     obs, info = env.reset(seed=seed)
-    out: list[Any] = [obs, info.get("stori")]
+    out: list[Any] = [_array(obs), info.get("stori")]
     for _ in range(steps):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-        out += [obs, float(reward), bool(terminated), bool(truncated), info.get("stori")]
+        out += [_array(obs), float(reward), bool(terminated), bool(truncated), info.get("stori")]
         if terminated or truncated:
             break
     return out
@@ -72,16 +74,26 @@ def vector_trajectory(envs: gym.vector.VectorEnv, seed: int, steps: int) -> list
     single = envs.single_action_space
     single.seed(seed)
     obs, info = envs.reset(seed=seed)
-    out: list[Any] = [obs[0]]
+    out: list[Any] = [_first(obs)]
     for _ in range(steps):
         a = single.sample()
         obs, reward, terminated, truncated, info = envs.step(np.asarray([a]) if np.ndim(a) == 0 else a[None])
-        out += [obs[0], float(reward[0]), bool(terminated[0]), bool(truncated[0])]
+        out += [_first(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0])]
         if terminated[0] or truncated[0]:
             break
     return out
 
 
+def _array(obs: Any) -> Any:
+    """Observations as arrays (a Discrete observation is an int alone, an np.int64 in a batch)."""
+    return {k: np.asarray(v) for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)
+
+
+def _first(obs: Any) -> Any:
+    """The first environment's observation of a batch (Dict observations are batched per key)."""
+    return _array({k: v[0] for k, v in obs.items()} if isinstance(obs, dict) else obs[0])
+
+
 def strip_info(trace: list[Any]) -> list[Any]:
     """The trace without info records (vector envs batch them differently)."""
-    return [x for x in trace if not isinstance(x, dict) and x is not None]
+    return [x for x in trace if not (isinstance(x, dict) and "type" in x) and x is not None]

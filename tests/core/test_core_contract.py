@@ -238,3 +238,15 @@ def test_event_component_is_reset_with_the_target():
     env.reset(seed=0)
     (component,) = env.components
     assert component.target is env.unwrapped
+
+
+def test_taxonomy_doc_shows_the_family_table():
+    """docs/taxonomy.md shows what each registered family honours (regenerate: `stori-envs families`)."""
+    from stori_envs.families import families_table
+
+    doc = (ROOT / "docs" / "taxonomy.md").read_text()
+    generated = families_table().splitlines()
+    generic_row = next(r for r in generated if r.startswith("| generic |"))
+    assert generic_row in doc.splitlines()
+    for family in stori_envs.families():
+        assert any(line.startswith(f"| {family.name} |") for line in doc.splitlines()), family.name

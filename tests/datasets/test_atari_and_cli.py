@@ -49,3 +49,13 @@ def test_cli_build_list_show_verify(capsys):
     assert main(["datasets", "verify", "stori/medsepsis/expert-v0"]) == 0
     assert capsys.readouterr().out.startswith("OK stori/medsepsis/expert-v0")
     assert main(["datasets", "show", "stori/medsepsis/unsafe-v0"]) == 2
+
+
+def test_atari_preset_profile_build_records_the_altered_observations():
+    r = build("stori/breakout/random-v0", "3.2A", episodes=1, ref_episodes=1)
+    assert r["dataset_id"] == "stori/breakout/t32a/random-v0"
+    data = load_transitions(r["dataset_id"])
+    assert data.metadata["profile"]["resolved"]["profile"]["stochasticity_type"] == "3.2"
+    ds = minari.load_dataset(r["dataset_id"])
+    ep = next(iter(ds.iterate_episodes()))
+    assert ep.infos["observation_altered"][1:].all()  # blackout with p = 1

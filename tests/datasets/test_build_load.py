@@ -122,14 +122,12 @@ def test_bad_arguments_are_clear_value_errors():
         build("stori/medsepsis/random-v0", episodes=0)
     with pytest.raises(ValueError, match="profile: got 'T9'"):
         build("stori/medsepsis/random-v0", "T9", episodes=1)
-    with pytest.raises(ValueError, match="profile: got 't22', a drift on the global clock"):
-        build("stori/medsepsis/random-v0", "T2.2", episodes=1)
     with pytest.raises(DatasetError, match="nothing at"):
         load_transitions("stori/medsepsis/expert-v0")
 
 
 def test_action_space_is_respected_and_gym_make_rebuilds_from_env_spec():
-    build("stori/medsepsis/t1/random-v0", "T1", episodes=2, ref_episodes=5)
+    build("stori/medsepsis/t1/random-v0", episodes=2, ref_episodes=5)  # the preset slug names the profile
     ds = minari.load_dataset("stori/medsepsis/t1/random-v0")
     env = ds.recover_environment()
     assert env.spec.id == "stori/MedSepsis-T1-v0"
@@ -137,3 +135,15 @@ def test_action_space_is_respected_and_gym_make_rebuilds_from_env_spec():
     profile = load_transitions("stori/medsepsis/t1/random-v0").metadata["profile"]
     assert profile["slug"] == "t1"
     assert profile["resolved"]["config"]["dosing_error"]["p_err"] == 0.1
+
+
+def test_medsepsis_admission_drift_switches_at_its_episode(tmp_path):
+    """T2.2: a resistant strain from admission 500; dataset episode i is admission i, whichever worker runs it."""
+    build("stori/medsepsis/t22/random-v0", "T2.2", episodes=504, ref_episodes=5, workers=2, root=tmp_path)
+    data = load_transitions("stori/medsepsis/t22/random-v0", root=tmp_path)
+    import h5py
+
+    with h5py.File(tmp_path / "stori/medsepsis/t22/random-v0/data/main_data.hdf5") as f:
+        concept = {i: set(f[f"episode_{i}/infos/concept"][1:].tolist()) for i in (0, 499, 500, 503)}
+    assert concept == {0: {1}, 499: {1}, 500: {2}, 503: {2}}
+    assert len(data) > 0

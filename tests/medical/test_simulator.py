@@ -26,13 +26,14 @@ from stori_envs.medical.costs import (
     sofa_reward,
 )
 from stori_envs.medical.env import MedSepsisEnv
+from stori_envs.profiles import action, drift, event, observation
 from stori_envs.registration import registered_envs
 
 MEDSEPSIS_IDS = [e.env_id for e in registered_envs("medical") if "ICUSepsis" not in e.env_id]
 BLOCKS = {
     "base": {},
-    "T1": {"dosing_error": {"p_err": 0.3}},
-    "T1-omit": {"dosing_error": {"p_err": 0.3, "err_mode": "omit"}},
+    "T1": {"profile": action(0.3)},
+    "T1-omit": {"profile": action(0.3), "dosing_error": {"err_mode": "omit"}},
     "T2.1": {"adverse_events": {"event_scale": 5.0}},
     "T2.2": {"drift": {"concept": "resistant_strain", "temporal_mode": "cyclic", "threshold": 4, "clock": "episode"}},
     "T3.2": {"missing": {"mode": "mcar"}},
@@ -80,13 +81,13 @@ def test_patient_and_admission_do_not_depend_on_the_knobs():
     assert info["latent"] == info0["latent"] and np.array_equal(obs[:13], obs0)  # admission is measured
 
 
-@pytest.mark.parametrize("zero", [{"dosing_error": {"p_err": 0.0}}, {"adverse_events": {"event_scale": 0.0}},
-                                  {"missing": {"p_miss": 0.0, "spo2_dropout": 0.0}},
-                                  {"drift": {"concept": "2.1", "threshold": 1}, "adverse_events": {"event_scale": 0}}])
+@pytest.mark.parametrize("zero", [{"profile": action(0.0)}, {"adverse_events": {"event_scale": 0.0}},
+                                  {"profile": observation("dropout", 0.0)},
+                                  {"profile": drift(event("all", 0.0), "sudden", 1)}])
 def test_a_knob_at_probability_zero_is_the_base_env_bit_for_bit(zero):
     base = run_steps(MedSepsisEnv(), 80, seed=5)
     knob = run_steps(MedSepsisEnv(**zero), 80, seed=5)
-    for (o1, a1, r1, n1, te1, tr1, i1), (o2, a2, r2, n2, te2, tr2, i2) in zip(base, knob):
+    for (_, _, r1, n1, te1, tr1, i1), (_, _, r2, n2, te2, tr2, i2) in zip(base, knob, strict=True):
         assert np.array_equal(n1, n2[:13]) and r1 == r2 and (te1, tr1) == (te2, tr2)
         for key in ("cost", "cost_components", "sofa", "outcome", "patient_id", "executed_action"):
             assert fingerprint(i1[key]) == fingerprint(i2[key]), key
@@ -94,9 +95,9 @@ def test_a_knob_at_probability_zero_is_the_base_env_bit_for_bit(zero):
 
 def test_each_knob_draws_from_its_own_stream():
     """Turning other knobs on leaves a knob's draws unchanged: same replaced steps, events and masks."""
-    one = {"dosing_error": {"p_err": 0.3}}
+    one = {"profile": action(0.3)}
     two = {"adverse_events": {"event_scale": 5.0}}
-    three = {"missing": {"mode": "mcar", "p_miss": 0.4}}
+    three = {"profile": observation("dropout", 0.4)}
 
     def pattern(kwargs, key):
         """Per episode, the knob's per-step outcome (episodes may end at different steps)."""
@@ -111,10 +112,14 @@ def test_each_knob_draws_from_its_own_stream():
         pairs = list(zip(a, b))
         return len(pairs) >= 8 and all(x[:len(y)] == y[:len(x)] for x, y in pairs)
 
+    # Several knobs at once: the resolved config (one profile carries one type).
+    every = {"config": {"dosing_error": {"p_err": 0.3}, "adverse_events": {"event_scale": 5.0},
+                        "missing": {"mode": "mcar", "p_miss": 0.4, "spo2_dropout": 0.0}}}
+    assert MedSepsisEnv(**every).stori_type == "1+2.1+3.2"
     # Whatever the other knobs do to the patient, the draws of each knob in episode k, step t are the same.
-    assert same_draws(pattern(one, "action_replaced"), pattern({**one, **two, **three}, "action_replaced"))
-    assert same_draws(pattern(two, "events"), pattern({**two, **one, **three}, "events"))
-    assert same_draws(pattern(three, "obs_mask"), pattern({**three, **one, **two}, "obs_mask"))
+    assert same_draws(pattern(one, "action_replaced"), pattern(every, "action_replaced"))
+    assert same_draws(pattern(two, "events"), pattern(every, "events"))
+    assert same_draws(pattern(three, "obs_mask"), pattern(every, "obs_mask"))
 
 
 @pytest.mark.parametrize("env_id", MEDSEPSIS_IDS)
@@ -122,7 +127,7 @@ def test_observations_stay_in_bounds(env_id):
     env = gym.make(env_id)
     steps = 10_000 if env_id == "stori/MedSepsis-v0" else 1_000
     space = env.observation_space
-    for obs, _, _, nxt, *_ in run_steps(env, steps, seed=1):
+    for _, _, _, nxt, *_ in run_steps(env, steps, seed=1):
         assert nxt.dtype == np.float32 and np.isfinite(nxt).all() and space.contains(nxt)
 
 
@@ -178,7 +183,7 @@ def test_cost_bookkeeping_and_public_rules_match_the_env():
         env = MedSepsisEnv(noise_scale=0.0, reward_mode=mode, cost_weights={"hypoxemia": 2.0, "oliguria": 0.5})
         weights = np.asarray(env.config.weights)
         checked = 0
-        for obs, action, reward, nxt, terminated, truncated, info in run_steps(env, 600, seed=2):
+        for _, _, reward, nxt, _, _, info in run_steps(env, 600, seed=2):
             vec = np.asarray([info["cost_components"][k] for k in COST_NAMES], np.float32)
             assert np.array_equal(vec, info["cost_vector"]) and info["cost_vector"].dtype == np.float32
             assert info["cost"] == pytest.approx(float(vec @ weights)) and isinstance(info["cost"], float)
@@ -272,7 +277,13 @@ def test_presets_and_cost_limit():
     ({"dt_hours": 2}, "dt_hours: got 2"),
     ({"horizon_hours": 70}, "horizon_hours: got 70"),
     ({"cost_weights": {"sepsis": 1}}, "cost_weights: got 'sepsis'"),
-    ({"dosing_error": {"p_err": 1.5}}, r"dosing_error.p_err: got 1.5"),
+    ({"dosing_error": {"p_err": 1.5}}, r"dosing_error.p_err: got 1.5 as a keyword; allowed: set it with the "
+                                       r"profile's intrinsic_stochasticity.action_dependent.stochastic_action_prob"),
+    ({"profile": {"stochasticity_type": "1", "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 1.5}},
+     r"stochastic_action_prob: got 1.5"),
+    ({"missing": {"p_miss": 0.2}}, r"missing.p_miss: got 0.2 as a keyword"),
+    ({"adverse_events": {"haemorrhage": 0.2}}, r"adverse_events.haemorrhage: got 0.2 as a keyword"),
+    ({"drift": {"concept": "1"}}, r"drift.concept: got '1' as a keyword; allowed: 'resistant_strain' or"),
     ({"dosing_error": {"rate": 0.1}}, r"dosing_error.rate: got 0.1"),
     ({"missing": {"blackout": ["bp"]}}, r"missing.blackout: got 'bp'"),
     ({"drift": {"concept": "frail_cohort", "clock": "episode"}}, r"drift.clock: got 'episode'"),

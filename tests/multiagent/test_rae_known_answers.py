@@ -84,7 +84,8 @@ def test_ka2_mixed_ne_is_not_rae_and_the_mixed_rae():
     for gamma in (0.1, 0.5):
         assert rae_gap(sym(STAG), ne, gamma) == pytest.approx([1.6875 * gamma] * 2, abs=1e-9)
     for gamma, p in [(0.05, 0.801063), (0.1, 0.840235), (0.5, 0.945352), (1, 0.970720)]:
-        root = brentq(lambda q: 32 * gamma * q * q * (1 - q) - (4 * q - 3), 0.75 + 1e-12, 1 - 1e-12, xtol=1e-15)
+        root = brentq(lambda q, gamma=gamma: 32 * gamma * q * q * (1 - q) - (4 * q - 3), 0.75 + 1e-12, 1 - 1e-12,
+                      xtol=1e-15)
         assert root == pytest.approx(p, abs=1e-6)
         assert rae_gap(sym(STAG), [np.array([root, 1 - root])] * 2, gamma).sum() < 1e-9
 
@@ -215,7 +216,8 @@ def test_ka7_mixed_profiles():
     assert rae_gap(stag3(), mixed, 0.0).max() < 1e-12
     assert rae_gap(stag3(), mixed, 0.1) == pytest.approx([0.266667] * 3, abs=1e-6)
     for gamma, p in [(0.1, 0.744329), (1, 0.971862)]:
-        root = brentq(lambda x: 72 * gamma * x**3 * (1 - x * x) - (6 * x * x - 2), q, 1 - 1e-12, xtol=1e-15)
+        root = brentq(lambda x, gamma=gamma: 72 * gamma * x**3 * (1 - x * x) - (6 * x * x - 2), q, 1 - 1e-12,
+                      xtol=1e-15)
         assert root == pytest.approx(p, abs=1e-6)
         assert rae_gap(stag3(), [np.array([root, 1 - root])] * 3, gamma).sum() < 1e-9
 

@@ -21,8 +21,17 @@ from stori_envs.taxonomy.components.base import Component
 ActionSampler = Callable[[np.random.Generator], Any]
 ActionCheck = Callable[[Any], None]
 _NUMPY_INTS = frozenset(np.dtype(c).type for c in "bBhHiIlLqQ")
-#: Python and NumPy integer types: actions of these types take the inline range check of Discrete spaces.
+#: Python and NumPy integer types: actions of these types take the inline check of Discrete spaces.
 FAST_INTS = _NUMPY_INTS | {int}
+_NO_VALUES: frozenset = frozenset()
+
+
+def discrete_values(space: gym.Space) -> frozenset:
+    """The actions of a Discrete space as a set of ints (a hash lookup is the cheapest check of a
+    NumPy integer); empty (every action takes the full check) for other spaces or very large ones."""
+    if isinstance(space, spaces.Discrete) and space.n <= 65536:
+        return frozenset(range(int(space.start), int(space.start + space.n)))
+    return _NO_VALUES
 
 
 def action_sampler(space: gym.Space, allowed: Sequence[int] | None = None) -> ActionSampler:
@@ -56,7 +65,17 @@ def action_sampler(space: gym.Space, allowed: Sequence[int] | None = None) -> Ac
         # One fused draw in the space's dtype; the clip guards against rounding up to just above high.
         width, shape = (high - low).astype(dtype), space.shape
         draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
-        return lambda rng: np.minimum(low + width * rng.random(shape, dtype=draw_dtype), high).astype(dtype, copy=False)
+        if draw_dtype != dtype:
+            return lambda rng: np.minimum(low + width * rng.random(shape, dtype=draw_dtype), high).astype(dtype)
+
+        def sample_box(rng: np.random.Generator) -> np.ndarray:
+            # low + width * u, in place on the fresh draw (the same values, no temporaries).
+            u = rng.random(shape, dtype=draw_dtype)
+            np.multiply(width, u, out=u)
+            np.add(low, u, out=u)
+            return np.minimum(u, high, out=u)
+
+        return sample_box
     private = copy.deepcopy(space)
 
     def sample(rng: np.random.Generator) -> Any:
@@ -94,13 +113,18 @@ def action_check(space: gym.Space, field: str = "action") -> ActionCheck:
         shape, size, low, high = space.shape, int(np.prod(space.shape)), space.low, space.high
         lows, highs = low.ravel().tolist(), high.ravel().tolist()
 
+        flat = len(shape) == 1
+
         def check_box(action: Any) -> None:
-            if type(action) is np.ndarray and action.shape == shape and action.dtype.kind in "fiu":
-                if size <= 16:
-                    for v, lo, hi in zip(action.ravel().tolist(), lows, highs):
-                        if not lo <= v <= hi:
-                            refuse(action)
-                elif not ((action >= low) & (action <= high)).all():
+            if type(action) is np.ndarray and action.shape == shape:
+                try:
+                    if size <= 16:
+                        for v, lo, hi in zip(action.tolist() if flat else action.ravel().tolist(), lows, highs):
+                            if not lo <= v <= hi:  # NaN fails too
+                                refuse(action)
+                    elif not ((action >= low) & (action <= high)).all():
+                        refuse(action)
+                except TypeError:  # strings, complex numbers, None inside an object array
                     refuse(action)
                 return
             try:
@@ -149,59 +173,77 @@ class ActionReplacement(Component):
         self.hold = bool(hold)
         self.sample = sampler if sampler is not None else action_sampler(action_space, allowed_actions)
         self.check = action_check(action_space)
-        if isinstance(action_space, spaces.Discrete):
-            self._lo, self._hi = int(action_space.start), int(action_space.start + action_space.n)
-        else:
-            self._lo = self._hi = None
-        self.replaced = 0
-        self.executed: list[Any] = []
+        self._valid = discrete_values(action_space)
+        # Per-step facts. The per-step path (step_action) keeps them in the reused ``_part`` dict only;
+        # the per-frame path (begin_step + before_action) in ``_replaced``/``_executed``.
+        self._part: dict[str, Any] = {"executed_action": None, "action_replaced": False}
+        self._fused = False
+        self._replaced = 0
+        self._executed: list[Any] = []
         self._held: Any = None
-        self._last: Any = None
+
+    @property
+    def replaced(self) -> int:
+        """How many :meth:`before_action` calls of the current step executed a random action."""
+        return int(self._part["action_replaced"]) if self._fused else self._replaced
+
+    @replaced.setter
+    def replaced(self, value: int) -> None:
+        self._fused = False
+        self._replaced = int(value)
+
+    @property
+    def executed(self) -> list[Any]:
+        """The actions executed during the current step (one per :meth:`before_action` call)."""
+        return [self._part["executed_action"]] if self._fused else self._executed
 
     def step_action(self, action: Any) -> Any:
-        """begin_step + before_action for one action per step, with the Discrete range check inline
-        (the generic host's hot path: one call instead of three)."""
+        """begin_step + before_action for one action per step, with the Discrete check inline (the
+        generic host's hot path: one call instead of three; the same draws)."""
         if self.hold:
             return super().step_action(action)
-        lo = self._lo
-        if lo is None or type(action) not in FAST_INTS or not lo <= action < self._hi:
+        if type(action) not in FAST_INTS or action not in self._valid:
             self.check(action)
+        part = self._part
         if self.enabled and self.rng.random() < self.p:
             action = self.sample(self.rng)
-            self.replaced = 1
+            part["action_replaced"] = True
         else:
-            self.replaced = 0
-        self.executed = [action]
-        self._last = action
+            part["action_replaced"] = False
+        part["executed_action"] = action
+        self._fused = True
         return action
 
     def begin_step(self, action: Any) -> None:
         self.check(action)
-        self.replaced = 0
-        self.executed = []
+        self._fused = False
+        self._replaced = 0
+        self._executed = []
         self._held = None
         if self.hold and self.enabled and self.rng.random() < self.p:
             self._held = self.sample(self.rng)
 
     def on_reset(self, target: Any) -> None:
-        self.replaced = 0
-        self.executed = []
-        self._last = None
+        self._fused = False
+        self._replaced = 0
+        self._executed = []
 
     def before_action(self, action: Any) -> Any:
         if self.enabled:
             if self.hold:
                 if self._held is not None:
                     action = self._held
-                    self.replaced += 1
+                    self._replaced += 1
             elif self.rng.random() < self.p:
                 action = self.sample(self.rng)
-                self.replaced += 1
-        self.executed.append(action)
-        self._last = action
+                self._replaced += 1
+        self._fused = False
+        self._executed.append(action)
         return action
 
     def info_part(self) -> dict[str, Any]:
-        if not self.executed:  # reset, or a step that executed nothing
+        if self._fused:  # filled by step_action (a reused dict: read it, do not keep it)
+            return self._part
+        if not self._executed:  # reset, or a step that executed nothing
             return {"action_replaced": False}
-        return {"executed_action": self._last, "action_replaced": self.replaced > 0}
+        return {"executed_action": self._executed[-1], "action_replaced": self._replaced > 0}

@@ -104,7 +104,8 @@ class Component:
         return obs
 
     def info_part(self) -> dict[str, Any]:
-        """This knob's keys of ``info["stori"]`` for the current step."""
+        """This knob's keys of ``info["stori"]`` for the current step (:func:`write_info` copies them;
+        a component may return the same dict every step, so callers read it and do not keep it)."""
         return {}
 
     def components(self) -> tuple[Component, ...]:

@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
-from gymnasium.spaces import Discrete
 
-from stori_envs.taxonomy.components.action import FAST_INTS, action_check
+from stori_envs.taxonomy.components.action import FAST_INTS, action_check, discrete_values
 from stori_envs.taxonomy.components.base import Component, overrides, write_info
 from stori_envs.taxonomy.components.observation import image_shape
 
@@ -42,15 +41,15 @@ class ComponentHost(gym.Wrapper):
                           if overrides(c, "begin_step") or overrides(c, "before_action") or overrides(c, "step_action"))
         self._after = tuple(c.after_step for c in cs if overrides(c, "after_step"))
         self._observe = tuple(c.on_observation for c in cs if overrides(c, "on_observation"))
+        self._act1 = self._act[0] if len(self._act) == 1 else None  # the common case, without a loop
+        self._post = bool(self._after or self._observe)
         self._images = bool(self._observe) and image_shape(self.observation_space) is not None
         self._last_obs: Any = None
         # The agent's action is checked at every step under every profile; a type 1 component does it
         # itself (before any replacement), otherwise the host does.
         validated = any(c.validates_action for top in cs for c in top.components())
         self._check = None if validated else action_check(env.action_space)
-        space = env.action_space
-        self._lo = int(space.start) if isinstance(space, Discrete) else None
-        self._hi = int(space.start + space.n) if isinstance(space, Discrete) else None
+        self._valid = discrete_values(env.action_space)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         for c in self.components:
@@ -68,21 +67,25 @@ class ComponentHost(gym.Wrapper):
 
     def step(self, action):
         check = self._check
-        if check is not None:
-            lo = self._lo  # Discrete with a Python or NumPy int: the range check inline (hot path)
-            if lo is None or type(action) not in FAST_INTS or not lo <= action < self._hi:
-                check(action)
-        executed = action
-        for act in self._act:
-            executed = act(executed)
+        # Discrete with a Python or NumPy int: a set lookup (hot path); anything else: the full check.
+        if check is not None and (type(action) not in FAST_INTS or action not in self._valid):
+            check(action)
+        act1 = self._act1
+        if act1 is not None:
+            executed = act1(action)
+        else:
+            executed = action
+            for act in self._act:
+                executed = act(executed)
         obs, reward, terminated, truncated, info = self.env.step(executed)
-        for after in self._after:
-            reward = after(executed, reward)
-        for observe in self._observe:
-            obs = observe(obs)
+        if self._post:
+            for after in self._after:
+                reward = after(executed, reward)
+            for observe in self._observe:
+                obs = observe(obs)
+            if self._images:
+                self._last_obs = obs
         write_info(info, self.stori_type, action, self.components)
-        if self._images:
-            self._last_obs = obs
         return obs, reward, terminated, truncated, info
 
     def render(self):

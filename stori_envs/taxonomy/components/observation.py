@@ -72,7 +72,17 @@ class Occlusion(Component):
                  seed_policy: str = "gymnasium") -> None:
         super().__init__(name=name, enabled=enabled, seed_policy=seed_policy)
         self.p = float(p)
-        self.altered = False
+        self._part = {"observation_altered": False}
+
+    @property
+    def altered(self) -> bool:
+        """Whether the last observation (or frame) this knob saw was altered; a frame-loop host that
+        hides frames itself sets it, and :meth:`info_part` reports it."""
+        return self._part["observation_altered"]
+
+    @altered.setter
+    def altered(self, value: bool) -> None:
+        self._part["observation_altered"] = bool(value)
 
     def hide(self) -> bool:
         """One coin: whether to hide this observation (or frame)."""
@@ -92,11 +102,11 @@ class Occlusion(Component):
             new = self.maybe_alter(obs)
             if new is not None:
                 obs, altered = new, True
-        self.altered = altered
+        self._part["observation_altered"] = altered
         return obs
 
     def info_part(self) -> dict[str, Any]:
-        return {"observation_altered": self.altered}
+        return self._part  # reused every step: read it, do not keep it
 
 
 class Crop(Occlusion):
@@ -171,7 +181,7 @@ class _VectorHiding(Occlusion):
 
     def on_observation(self, obs):
         out = super().on_observation(obs)
-        if self.append_mask and not self.altered:  # nothing hidden: every feature observed
+        if self.append_mask and not self._part["observation_altered"]:  # nothing hidden: every feature observed
             out = np.concatenate((obs, self._all_observed), dtype=self._dtype)
         return out
 

@@ -8,6 +8,8 @@ Throughput (interleaved rounds, best round of each case, transitions per second)
   checksums, fingerprint, validation, rename), timed end to end.
 
 ``bare`` and ``collect`` time the stepping loop only (after the vector env is made and reset).
+``--clock cpu`` measures this process's CPU time instead of wall time: robust on a loaded machine, but
+only meaningful with one worker (sub-processes' CPU is not counted).
 
 Peak memory: ``build`` runs in a fresh subprocess per size; its peak RSS (``ru_maxrss``) is compared across
 dataset sizes and write-chunk sizes; bounded memory means it follows the chunk, not the dataset size.
@@ -28,6 +30,8 @@ import numpy as np
 
 from benchmarks.common import command_line, git_revision, machine_description
 
+CLOCK = time.perf_counter
+
 CASES = {"medsepsis": ("stori/medsepsis/clinician-v0", "stori/MedSepsis-v0", {}, "medsepsis", "clinician"),
          "pendulum": ("stori/pendulum/expert-v0", "Pendulum-v1", {}, "sac", "expert")}
 
@@ -44,7 +48,7 @@ def bare(env_id: str, kwargs: dict, kind: str, tier: str, episodes: int, workers
                         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs)
     behaviour = make_behaviour(kind, tier, envs.single_action_space, env_id=env_id)
     obs, info = envs.reset(seed=list(range(workers)))
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     for i in range(workers):
         behaviour.start(i, i)
     done_eps, steps = 0, 0
@@ -55,7 +59,7 @@ def bare(env_id: str, kwargs: dict, kind: str, tier: str, episodes: int, workers
         for i in np.flatnonzero(np.logical_or(term, trunc)):
             done_eps += 1
             behaviour.start(int(i), done_eps + workers)
-    seconds = time.perf_counter() - t0
+    seconds = CLOCK() - t0
     envs.close()
     return steps, seconds
 
@@ -67,10 +71,10 @@ def collect_only(env_id: str, kwargs: dict, kind: str, tier: str, episodes: int,
     envs = C.make_vector_env(env_id, kwargs, workers)
     behaviour = make_behaviour(kind, tier, envs.single_action_space, env_id=env_id)
     total = [0]
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     C.collect(envs, behaviour, range(episodes), 0, tier, lambda eps: total.__setitem__(0, total[0] + sum(
         e.length for e in eps)))
-    seconds = time.perf_counter() - t0
+    seconds = CLOCK() - t0
     envs.close()
     return total[0], seconds
 
@@ -79,9 +83,9 @@ def full_build(name: str, episodes: int, workers: int) -> int:
     from stori_envs.datasets import build
 
     with tempfile.TemporaryDirectory() as root:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         steps = build(name, episodes=episodes, workers=workers, root=root, ref_episodes=2)["transitions"]
-        return steps, time.perf_counter() - t0
+        return steps, CLOCK() - t0
 
 
 def throughput(case: str, episodes: int, workers: int, repeats: int) -> dict:
@@ -133,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     p.add_argument("--chunks", type=int, nargs="+", default=[64])
     p.add_argument("--workdir", default=tempfile.gettempdir())
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = p.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}", flush=True)
     print("| case | workers | bare (tr/s) | collect (tr/s) | build (tr/s) | collect/bare | build/bare |")
     print("|---|---|---|---|---|---|---|", flush=True)

@@ -101,17 +101,39 @@ def select(args: argparse.Namespace, work: Path, log: list[dict], seconds: float
     print(json.dumps(manifest["chosen"], indent=1))
 
 
+def table() -> str:
+    """The Markdown table of docs/datasets.md from the committed manifests."""
+    rows = ["| env | SAC settings | budget (steps trained) | train time | random | medium (step) | expert (step) |",
+            "|---|---|---|---|---|---|---|"]
+    for path in sorted(CHECKPOINTS.glob("*/manifest.json")):
+        m = json.loads(path.read_text())
+        c = m["chosen"]
+        done = m.get("steps_done", m["budget"])
+        rows.append(f"| {m['env_id']} | lr {m['settings']['learning_rate']}, net {m['settings']['net_arch']}, "
+                    f"learning_starts {m['settings']['learning_starts']} | {m['budget']:,} ({done:,}) | "
+                    f"{m['train_seconds'] / 60:.0f} min | {m['random_return']:.1f} | "
+                    f"{c['medium']['return']:.1f} ({c['medium']['step']:,}) | "
+                    f"{c['expert']['return']:.1f} ({c['expert']['step']:,}) |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--env", required=True, choices=sorted(SETTINGS))
-    p.add_argument("--steps", type=int, required=True)
-    p.add_argument("--every", type=int, required=True)
+    p.add_argument("--env", choices=sorted(SETTINGS))
+    p.add_argument("--steps", type=int)
+    p.add_argument("--every", type=int)
+    p.add_argument("--table", action="store_true", help="print the checkpoints' table (docs/datasets.md) and exit")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=5)
     p.add_argument("--workdir", default="results/behaviour")
     p.add_argument("--select-only", action="store_true",
                    help="no training: choose the checkpoints from an interrupted run's log in --workdir")
     args = p.parse_args(argv)
+    if args.table:
+        print(table())
+        return 0
+    if args.env is None or (not args.select_only and (args.steps is None or args.every is None)):
+        p.error("--env, --steps and --every are required (or --table / --select-only)")
     if args.select_only:
         work = Path(args.workdir) / args.env
         log = json.loads((work / "log.json").read_text())

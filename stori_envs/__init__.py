@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 
 from stori_envs import profiles
-from stori_envs.families import Accepts, Family, Route, families, family_for, make, register_family
+from stori_envs.families import Accepts, Family, Route, family_for, make, register_family
 from stori_envs.registration import registered_envs
 from stori_envs.taxonomy.build import apply_profile
 from stori_envs.taxonomy.profile import Profile
 
 __version__ = "0.1.0"
-__all__ = ["Accepts", "Family", "Profile", "Route", "apply_profile", "families", "family_for", "make", "profiles",
+__all__ = ["Accepts", "Family", "Profile", "Route", "apply_profile", "family_for", "make", "profiles",
            "register_family", "registered_envs", "__version__"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -92,6 +92,13 @@ class MixedStrategyAgent(_RowSeeded):
             raise ValueError(f"player: got {player!r}; allowed: 0..{len(strategies) - 1}")
         return cls(MixedStrategyConfig(seed=seed, probabilities=tuple(float(v) for v in strategies[player])))
 
+    def bind(self, observation_space: Any, action_space: Any) -> None:
+        """Refuse a seat whose action space is not ``Discrete(len(probabilities))``."""
+        n = len(self._cdf)
+        if getattr(action_space, "n", None) != n or getattr(action_space, "start", 0) != 0:
+            raise ValueError(f"action_space: got {action_space!r}; allowed: Discrete({n}) (one action per "
+                             "probability of the strategy)")
+
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         batch = len(obs)
         if deterministic:

@@ -105,13 +105,18 @@ class RayBackend:
             self.ray.shutdown()
 
 
-def make_backend(name: str, workers: int, address: str | None = None):
+def check_backend(name: str, workers: int, address: str | None = None) -> None:
+    """Clear errors for a bad backend choice, before any store is touched."""
     if name not in BACKENDS:
         raise ValueError(f"backend: got {name!r}; allowed: {', '.join(BACKENDS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers: got {workers!r}; allowed: an integer >= 1")
     if address is not None and name != "ray":
         raise ValueError(f"address: got {address!r}; allowed: only with backend 'ray'")
+
+
+def make_backend(name: str, workers: int, address: str | None = None):
+    check_backend(name, workers, address)
     return LocalBackend(workers) if name == "local" else RayBackend(workers, address)
 
 
@@ -168,6 +173,7 @@ def run_suite(suite: Suite, out: str | os.PathLike, *, backend: str = "local", w
               seeds: int | None = None, address: str | None = None, progress: bool = True,
               lease: float = 120.0, poll: float = 0.5) -> SweepSummary:
     """Compute every cell of ``suite`` not yet in the store at ``out`` (resumable; see the module docstring)."""
+    check_backend(backend, workers, address)
     cells = suite.cells(seeds)
     _check_agents(suite)
     out = Path(out)

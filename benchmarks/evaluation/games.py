@@ -8,15 +8,17 @@ reward, and ``info["cost"]`` = the number of seats in a catastrophe on that step
 
 The solvers of :mod:`agents.rae` enter as agents (``game-*``): ``learn(env_fn, steps)`` solves the game
 (``rae``, ``nash``, ``fp``, ``uniform``, ``prd`` via :func:`agents.rae.baselines.solve` on a matrix
-game's payoffs; ``psro-rae`` and ``psro-nash`` via :class:`agents.rae.psro.PSRO` with the exact
-best-response oracle, on any risk game) and ``act`` plays the solution: at the start of each episode
-every seat draws a population member from its meta-strategy with the row's own stream (seeded by the
-agent's and the episode's seeds), then that member acts. The names carry a ``game-`` prefix so that
-the RAE policies of ``agents/rae/policy.py`` can register their own names beside them.
+game's payoffs; ``psro-rae`` and ``psro-nash`` via :class:`agents.rae.psro.PSRO`: exact best
+responses on matrix games, tabular Monte-Carlo RL ones on multi-step games) and ``act`` plays the
+solution through the seat agents of
+:mod:`agents.rae.policy` (``rae-mixed``, ``psro-population``), one per seat, each on its own part of
+the joint observation. Mixed strategies are sampled only with ``deterministic=False`` (the risk
+suite's setting); ``True`` plays each seat's most likely action or member.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from collections.abc import Callable
@@ -104,42 +106,57 @@ class GameSolverConfig(AgentConfig):
     select: str = "max_welfare"
     psro_iters: int = 10
     episodes_per_cell: int = 20
+    oracle_episodes: int = 3000  # RL best response (multi-step games): TabularMCOracle's default
+    symmetric: bool = False  # PSRO with one population for both seats (symmetric two-player games)
 
 
 class GameSolver(OnlineAgent):
-    """Solve the game in ``learn``, play the solution in ``act`` (see the module docstring)."""
+    """Solve the game in ``learn``; play it with one seat agent of :mod:`agents.rae.policy` per seat.
+
+    The seat agents are ``rae-mixed`` (a normal-form solution's mixed strategy) or ``psro-population``
+    (a PSRO meta-strategy over its population); each gets its own seed (from ``config.seed`` and the
+    seat), so the seats' draws are independent, and each batch row draws from a stream keyed by that
+    seed and the episode's seed. ``save`` writes this agent's ``agent.json`` and one sub-directory per
+    seat agent.
+    """
 
     method = ""
     config_class = GameSolverConfig
 
     def __init__(self, config: GameSolverConfig | None = None) -> None:
         self.config = config or GameSolverConfig()
-        self.populations: list[list[Any]] | None = None  # per seat: policies with reset(rng) and act(obs)
-        self.sigma: list[np.ndarray] = []
+        self.seats: list[Any] = []
         self.sizes: list[int] = []
         self.shapes: list[tuple[int, ...]] = []
-        self._rows: list[list[Any]] = []
-        self._streams: list[np.random.Generator] = []
+
+    def _seat_seed(self, seat: int) -> int:
+        return int(np.random.SeedSequence([self.config.seed, seat]).generate_state(1)[0])
 
     def learn(self, env_fn: Callable[[], Any], total_steps: int, **kwargs: Any) -> dict[str, Any]:
         """Solve the game; ``total_steps`` is unused by the exact solvers (PSRO uses ``psro_iters``)."""
-        from stori_envs.multiagent import FixedActionPolicy, UniformRandomPolicy
+        from agents.rae.policy import MixedStrategyAgent, PopulationAgent, PopulationConfig
+        from stori_envs.multiagent import UniformRandomPolicy
 
         env = env_fn()
         self.sizes, self.shapes = env.obs_sizes, env.obs_shapes
-        n_actions = [int(n) for n in env.action_space.nvec]
         c = self.config
         if self.method.startswith("psro-"):
-            from agents.rae.oracles import ExactMatrixOracle
+            from agents.rae.oracles import ExactMatrixOracle, TabularMCOracle
             from agents.rae.psro import PSRO, PSROConfig
 
             meta = "rae" if self.method == "psro-rae" else "nash"
-            result = PSRO(env.factory, [UniformRandomPolicy(n) for n in n_actions], ExactMatrixOracle(),
+            initial = [UniformRandomPolicy(int(n)) for n in env.action_space.nvec][:1 if c.symmetric else None]
+            # Exact best responses on a matrix game; tabular Monte-Carlo RL on multi-step games.
+            oracle = ExactMatrixOracle() if env.payoffs is not None else TabularMCOracle(c.oracle_episodes)
+            result = PSRO(env.factory, initial, oracle,
                           PSROConfig(meta_solver=meta, gamma=c.gamma, tau=c.tau, seed=c.seed,
                                      max_iters=c.psro_iters, episodes_per_cell=c.episodes_per_cell,
-                                     nash_select=c.select)).run()
-            self.populations = [list(p) for p in result.populations]
-            self.sigma = [np.asarray(s, dtype=np.float64) for s in result.sigma]
+                                     nash_select=c.select, symmetric=c.symmetric)).run()
+            # Each seat its own copies of the members: a symmetric PSRO shares one population between the
+            # seats, and a member with state (a random policy's stream) must not be shared by two seats.
+            self.seats = [PopulationAgent(PopulationConfig(seed=self._seat_seed(i), sigma=tuple(map(float, sigma))),
+                                          copy.deepcopy(result.populations[i]))
+                          for i, sigma in enumerate(result.sigma)]
             return {"iterations": len(result.history), "rae_conv": float(result.rae_conv),
                     "nash_conv": float(result.nash_conv)}
         if env.payoffs is None:
@@ -151,73 +168,46 @@ class GameSolver(OnlineAgent):
         if self.method == "nash":
             options["select"] = c.select
         result = solve(list(env.payoffs), self.method, **options)
-        self.populations = [[FixedActionPolicy(a, n) for a in range(n)] for n in n_actions]
-        self.sigma = [np.asarray(p, dtype=np.float64) for p in result.profile]
+        self.seats = [MixedStrategyAgent.from_solution(result, i, self._seat_seed(i)) for i in range(len(self.sizes))]
         return {"solved": self.method}
 
+    def seed(self, seed: int | None) -> None:
+        for i, agent in enumerate(self.seats):
+            agent.seed(None if seed is None else int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))
+
     def on_episode_start(self, rows: np.ndarray, seeds: np.ndarray) -> None:
-        for row, seed in zip(np.asarray(rows).tolist(), np.asarray(seeds).tolist()):
-            while len(self._rows) <= row:
-                self._rows.append([])
-                self._streams.append(np.random.default_rng())
-            rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, int(seed)]))
-            members = []
-            for population, sigma in zip(self.populations, self.sigma):
-                p = np.clip(sigma, 0.0, None)
-                member = population[int(rng.choice(len(population), p=p / p.sum()))]
-                members.append(member)
-            for member in members:
-                member.reset(rng)
-            self._rows[row], self._streams[row] = members, rng
+        for agent in self.seats:
+            agent.on_episode_start(rows, seeds)
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        if self.populations is None:
+        """Each seat's agent acts on its own part of the joint observations: columns of the joint action."""
+        if not self.seats:
             raise ValueError(f"{self.name}: got act() before learn() or load(); allowed: a solved game")
-        if len(self._rows) < len(obs):
-            self.on_episode_start(np.arange(len(self._rows), len(obs)), np.arange(len(self._rows), len(obs)))
+        obs = np.asarray(obs)
         bounds = np.cumsum([0, *self.sizes])
-        out = np.zeros((len(obs), len(self.sizes)), dtype=np.int64)
-        for i, row in enumerate(obs):
-            for seat, member in enumerate(self._rows[i]):
-                part = np.asarray(row[bounds[seat]:bounds[seat + 1]]).reshape(self.shapes[seat])
-                out[i, seat] = int(member.act(part))
-        return out
+        parts = [obs[:, bounds[i]:bounds[i + 1]].reshape(len(obs), *self.shapes[i]) for i in range(len(self.seats))]
+        return np.stack([agent.act(part, deterministic) for agent, part in zip(self.seats, parts)], axis=1)
 
     def metadata(self) -> dict[str, Any]:
-        if self.populations is None:
-            return {}
-        from stori_envs.multiagent import FixedActionPolicy
-
-        fixed = all(isinstance(m, FixedActionPolicy) for p in self.populations for m in p)
-        if not fixed:
-            return {"strategies": None}
-        # A population of fixed actions is a mixed strategy: the probability of each action.
-        strategies = []
-        for population, sigma in zip(self.populations, self.sigma):
-            probs = np.zeros(len(population))
-            for member, weight in zip(population, sigma):
-                probs[int(member.act(np.zeros(1)))] += weight
-            strategies.append(probs.tolist())
-        return {"strategies": strategies, "sizes": self.sizes, "shapes": [list(s) for s in self.shapes]}
+        return {"seats": len(self.seats), "sizes": self.sizes, "shapes": [list(s) for s in self.shapes]}
 
     def save(self, path: str | os.PathLike) -> Path:
-        if self.populations is None or self.metadata().get("strategies") is None:
-            raise ValueError(f"{self.name}: save: got an unsolved game or PSRO policies that are not fixed actions;"
-                             " allowed: a solved matrix game")
-        return super().save(path)
+        if not self.seats:
+            raise ValueError(f"{self.name}: got save() before learn(); allowed: a solved game")
+        path = super().save(path)
+        for i, agent in enumerate(self.seats):
+            agent.save(path / f"seat_{i}")
+        return path
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str | None = None) -> GameSolver:
-        from stori_envs.multiagent import FixedActionPolicy
+        from agents.interface import load_agent
 
         header = read_agent_header(path)
         agent = cls(cls.config_class.from_dict(header["config"]))
         meta = header.get("metadata", {})
-        if not meta.get("strategies"):
-            raise ValueError(f"{path}: metadata.strategies: got none; allowed: a saved solved game")
-        agent.sizes, agent.shapes = meta["sizes"], [tuple(s) for s in meta["shapes"]]
-        agent.populations = [[FixedActionPolicy(a, len(p)) for a in range(len(p))] for p in meta["strategies"]]
-        agent.sigma = [np.asarray(p, dtype=np.float64) for p in meta["strategies"]]
+        agent.sizes, agent.shapes = list(meta.get("sizes", [])), [tuple(s) for s in meta.get("shapes", [])]
+        agent.seats = [load_agent(Path(path) / f"seat_{i}") for i in range(int(meta.get("seats", 0)))]
         return agent
 
 

@@ -215,4 +215,6 @@ GAME = register_game(Game(
     name="BankHeist", family="bankheist", rom="bank_heist", ram_map=RAM_MAP,
     blackout_modes=BLACKOUT_MODES, ram_modes=RAM_MODES, state_fields=STATE_FIELDS,
     action_sets={"paper": tuple(range(10)), "no_fire": (0, *range(2, 10)), "all": None},
+    # ALE counts BankHeist's spare lives: the game ends when the car is lost with none left.
+    ending_soon=lambda ram, lives: lives == 0,
 ))

@@ -62,12 +62,15 @@ class RamPeek(Occlusion):
         writes = self.writes(ale)
         return bool(writes) and lookahead_peek(ale, writes, noop, out, verify=not self.mode.always_effective)
 
-    def peek_pooled(self, ale, noop, outs: Sequence[np.ndarray]) -> bool:
+    def peek_pooled(self, ale, noop, outs: Sequence[np.ndarray], writes: Sequence[Write] | None = None) -> bool:
         """Fill ``outs`` with consecutive look-ahead frames from the current state; False (``outs``
-        unspecified) when the peek hides nothing (see :meth:`peek`)."""
-        if not self.writes(ale):
+        unspecified) when the peek hides nothing (see :meth:`peek`). ``writes``: :meth:`writes` if
+        already computed. A state-dependent mode recomputes its writes before each frame."""
+        writes = self.writes(ale) if writes is None else writes
+        if not writes:
             return False
-        return lookahead_frames(ale, lambda: self.writes(ale), noop, outs, verify=not self.mode.always_effective)
+        now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
+        return lookahead_frames(ale, now, noop, outs, verify=not self.mode.always_effective)
 
     def alter(self, obs: Any) -> Any:
         raise TypeError("RamPeek needs the emulator: it is hosted by the Atari frame loop, not on_observation")

@@ -13,11 +13,11 @@
 * :func:`luminance`: ALE's grayscale of an RGB frame (rounded ITU-R 601 luma, which is how ALE builds
   its grayscale palette; tested against ``getScreenGrayscale`` on all four games).
 * :func:`palette` and :func:`max_pool`: the max of two frames from their palette indices. ALE's
-  ``getScreen`` (palette indices, 0.8 µs) is 20 times cheaper than ``getScreenRGB`` (16 µs, as long as a
-  quarter of an emulated frame), and consecutive frames differ in few pixels: the pooled frame is the
-  RGB of the last frame, with the pixels whose index changed maxed against the palette colour of the
-  frame before. Same result as ``np.maximum`` of the two RGB frames (tested), one RGB read per step
-  instead of two.
+  ``getScreen`` (palette indices, 0.8 µs) is 20 times cheaper than ``getScreenRGB`` (16 µs, a quarter of
+  an emulated frame): the pooled frame is the RGB of the last frame, with the pixels whose index changed
+  maxed against the palette colour of the frame before. Same result as ``np.maximum`` of the two RGB
+  frames (tested). Where many pixels change (Boxing) the lookups cost more than the RGB read they save,
+  so it serves only a hidden RAM-peek step, whose real frames are needed only when the peek shows nothing.
 """
 
 from __future__ import annotations

@@ -106,13 +106,27 @@ def build(env_id: str, profile: Profile, /, **kwargs: Any) -> gym.Env:
     return env
 
 
+#: The ale-py spellings the engine accepts, with the keyword arguments that make ``stori/<Game>-v0`` the
+#: same env (ale-py 0.12's registrations; ``test_routes_match_ale_pys_registrations`` checks them).
+#: ale-py's ``<Game>-v0``/``-v4`` (stochastic frame skip) are refused, so they are not routes.
+ALE_SPELLINGS = {
+    "ALE/{}-v5": {"repeat_action_probability": 0.25, "frameskip": 4},
+    "{}NoFrameskip-v4": {"repeat_action_probability": 0.0, "frameskip": 1},
+    "{}NoFrameskip-v0": {"repeat_action_probability": 0.25, "frameskip": 1},
+}
+ALE_COMMON = {"full_action_space": False, "max_num_frames_per_episode": 108_000, "pool": False}
+
+
 def _routes() -> dict[str, Route]:
+    """Every spelling ``stori_envs.make`` accepts -> the registered id (and keywords) giving the same env."""
     out: dict[str, Route] = {}
     for game in PRESETS:
         main = f"{NAMESPACE}/{game}-v0"
-        out[game] = out[main] = Route(main)
+        out[game] = out[game.lower()] = out[main] = Route(main)
         for name in PRESETS[game]:
             out[preset_id(game, name)] = Route(preset_id(game, name))
+        for pattern, kwargs in ALE_SPELLINGS.items():
+            out[pattern.format(game)] = Route(main, {**kwargs, **ALE_COMMON})
     return out
 
 

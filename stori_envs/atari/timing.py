@@ -38,10 +38,12 @@ def pooled(buffers: tuple[np.ndarray, np.ndarray], n_read: int) -> np.ndarray:
 
 
 class Plain:
-    """No type 3.2 this step (no hider, or a drift's hider in concept 1).
+    """No type 3.2 this step (no hider, or a drift's hider in concept 1): the read frames in RGB, max-pooled.
 
-    The first of two pooled frames is read as palette indices only; the frame that ends the observation
-    is read in RGB too, and :func:`~stori_envs.atari.emulator.max_pool` pools them (one RGB read per step).
+    (Reading only palette indices for the first frame and pooling through the palette,
+    :func:`~stori_envs.atari.emulator.max_pool`, saves an RGB read but costs more than it saves where
+    many pixels change between frames, e.g. Boxing: measured 1.12x against 1.00x. It serves only the
+    hidden steps of :class:`PeekPerObservation`, which need no RGB at all unless the peek shows nothing.)
     """
 
     moves_screen = False  # whether the strategy emulates look-ahead frames (the screen is then not the real one)
@@ -53,17 +55,12 @@ class Plain:
         pass
 
     def read(self, env: Any, ale, buf: np.ndarray, over: bool) -> bool:
-        i = env.n_read - 1
-        ale.getScreen(env.indices[i])
-        if i or over or not env.pool:  # the last read frame (or the only one): its colours are needed
-            ale.getScreenRGB(buf)
+        ale.getScreenRGB(buf)
         return False
 
     def frame(self, env: Any, n_read: int) -> np.ndarray:
         """A fresh pooled frame from what :meth:`read` read."""
-        if n_read == 2:
-            return max_pool(env.buffers[1], env.indices[0], env.indices[1])
-        return env.buffers[0].copy()
+        return pooled(env.buffers, n_read)
 
     def finish(self, env: Any, ale, n_read: int, over: bool, altered: bool) -> tuple[np.ndarray, bool]:
         return self.frame(env, n_read), altered
@@ -140,7 +137,8 @@ class _Peek(Plain):
 
     def _keep_snapshot(self, env, ale) -> None:
         self.final = []
-        self.snapshot = ale.cloneState(include_rng=True) if env.may_end() else None
+        # The emulator's RNG only matters with sticky actions (serialising it doubles the clone's cost).
+        self.snapshot = ale.cloneState(include_rng=env.settings.sticky) if env.may_end() else None
 
     def _finish_final(self, env, ale, n_read, altered):
         if self.final and self.snapshot is not None:
@@ -172,10 +170,17 @@ class PeekPerObservation(_Peek):
             ale.getScreenRGB(buf)
         return False
 
+    @staticmethod
+    def _from_indices(env, n_read) -> np.ndarray:
+        """The real pooled frame from the last frame's RGB and the palette indices of the one before."""
+        if n_read == 2:
+            return max_pool(env.buffers[1], env.indices[0], env.indices[1])
+        return env.buffers[0].copy()
+
     def _real(self, env, ale, n_read) -> np.ndarray:
         """The real pooled frame, the last frame being still on screen (no look-ahead yet)."""
         ale.getScreenRGB(env.buffers[n_read - 1])
-        return Plain.frame(self, env, n_read)
+        return self._from_indices(env, n_read)
 
     def finish(self, env, ale, n_read, over, altered):
         if not self.hidden:
@@ -184,15 +189,16 @@ class PeekPerObservation(_Peek):
             self.final = list(range(n_read))
             if self.snapshot is not None:
                 return self._finish_final(env, ale, n_read, altered)
-            return Plain.frame(self, env, n_read), altered  # no snapshot: shown as it is, unaltered
+            return self._from_indices(env, n_read), altered  # no snapshot: shown as it is, unaltered
         hider = self.hider
-        if not hider.writes(ale):
+        writes = hider.writes(ale)
+        if not writes:
             return self._real(env, ale, n_read), altered
         if hider.mode.always_effective:
-            hider.peek_pooled(ale, env.noop, env.peeks[:n_read])
+            hider.peek_pooled(ale, env.noop, env.peeks[:n_read], writes)
             return pooled(env.peeks, n_read), True
         real = self._real(env, ale, n_read)  # read before the look-ahead moves the screen
-        if hider.peek_pooled(ale, env.noop, env.peeks[:n_read]):
+        if hider.peek_pooled(ale, env.noop, env.peeks[:n_read], writes):
             return pooled(env.peeks, n_read), True
         return real, altered
 
@@ -272,15 +278,16 @@ def timing_for(hider, per_frame: bool) -> Plain:
 def final_peek(env: Any, ale, snapshot, n_read: int, hidden: list[int]) -> bool:
     """Draw the hidden read frames of an episode's last step in-frame, replaying the step from ``snapshot``.
 
-    The step is replayed with the same executed actions (the snapshot holds the emulator's RNG, so
-    sticky draws repeat): each hidden read frame is emulated once with the bytes written just before
+    The step is replayed with the same executed actions (with sticky actions on, the snapshots hold the
+    emulator's RNG, so sticky draws repeat): each hidden read frame is emulated once with the bytes written just before
     it (its screen is the hidden frame) and once without (the real frame, which stays on the real
     trajectory); finally the real end state is restored. Only the hider acts in a step with a RAM
     peek (one knob per profile), so the replay is exact. ``env.buffers`` receive the frames shown
     (hidden where the bytes changed the image, else real); returns whether any frame changed.
     """
     acts, executed = env.ale_actions, env.executed_actions
-    end = ale.cloneState(include_rng=True)
+    rng = env.settings.sticky  # the emulator's RNG drives only sticky actions
+    end = ale.cloneState(include_rng=rng)
     first = len(executed) - n_read
     targets = {first + i: env.buffers[i] for i in hidden}
     scratch = env.peeks[0]
@@ -290,7 +297,7 @@ def final_peek(env: Any, ale, snapshot, n_read: int, hidden: list[int]) -> bool:
         out = targets.get(f)
         writes = env.hider.writes(ale) if out is not None else ()
         if writes:
-            before = ale.cloneState(include_rng=True)
+            before = ale.cloneState(include_rng=rng)
             for i, v in writes:
                 ale.setRAM(i, v)
             ale.act(acts[action])

@@ -231,7 +231,7 @@ def build(name: str, profile: str | dict | None = None, *, episodes: int | None 
         shutil.rmtree(tmp_root, ignore_errors=True)
 
 
-def _progress_bar(enabled: bool, total: int, label: str):
+def _progress_bar(enabled: bool, total: int | None, label: str):
     if not enabled:
         return contextlib.nullcontext(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -267,13 +267,13 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
     mixture = MIXTURE.match(tier)
     if tier == "medium-expert":
         sources = [("medium", list(range(n // 2))), ("expert", list(range(n - n // 2)))]
-    elif mixture:
-        sources = [("random", list(range(n))), (mixture[1], list(range(n)))]
+    elif mixture:  # the random pool's size is decided while collecting (mixture.py)
+        sources = [("random", []), (mixture[1], list(range(n)))]
     else:
         sources = [(tier, list(range(n)))]
     total = sum(len(ix) for _, ix in sources)
     started = time.perf_counter()
-    with _progress_bar(show, total + 0, f"{parsed.dataset_id}") as advance:
+    with _progress_bar(show, None if mixture else total, f"{parsed.dataset_id}") as advance:
         ctx = BuildContext(parsed, recipe, env_id, kwargs, profile_record, seed, workers, chunk, advance)
         envs = ctx.vector_env()
         try:
@@ -288,7 +288,8 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
             sink = Sink(tmp_root, parsed.dataset_id, spec, create)
             mix_record = None
             if mixture:
-                mix_record = collect_mixture(ctx, envs, tmp_root, spec, sources, n, int(mixture[2]) / 100, sink)
+                mix_record = collect_mixture(ctx, envs, tmp_root, spec, "random", mixture[1], n,
+                                             int(mixture[2]) / 100, sink)
             else:
                 for source, indices in sources:
                     ctx.run(envs, source, indices, sink)
@@ -323,10 +324,11 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
                           else None, "cost_names": list(_cost_names(recipe) or [])}
     if recipe.kind == "atari":
         stori["observation_format"] = recipe.notes
+    stori["fingerprint"], returns, steps = integrity.scan(storage)  # read back once: checks + fingerprint
     stori["checksums"] = integrity.checksums(path / "data")
-    stori["fingerprint"] = integrity.fingerprint(storage)
     storage.update_metadata({"stori": stori})
-    integrity.validate(path)
+    integrity.check_summary(storage, stori, returns, steps)
+    integrity.validate(path, deep=False)  # the checksums just recorded, and the metadata complete
     final = _publish(tmp_root, root, parsed.dataset_id, overwrite)
     logger.info("built %s (%d episodes) at %s", parsed.dataset_id, sink.count, final)
     return {"dataset_id": parsed.dataset_id, "path": str(final), "episodes": sink.count,

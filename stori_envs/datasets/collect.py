@@ -56,16 +56,22 @@ class Episode:
         return len(self.rewards)
 
 
-def _slot(info: dict[str, Any], i: int) -> dict[str, Any]:
-    """Sub-environment ``i``'s entries of a vector env's info dict (masks ``_key`` respected)."""
+#: The info keys the recorder and the behaviour policies read (the rest is not unpacked: it costs time).
+INFO_KEYS = frozenset({"stori", "cost", "cost_vector", "cost_components", "executed_action", "action_replaced",
+                       "concept", "patient_id", "ram"})
+
+
+def _slot(info: dict[str, Any], i: int, keys: frozenset[str] | None = INFO_KEYS) -> dict[str, Any]:
+    """Sub-environment ``i``'s entries of a vector env's info dict (masks ``_key`` respected; top-level
+    ``keys`` only)."""
     out = {}
     for k, v in info.items():
-        if k.startswith("_"):
+        if k.startswith("_") or (keys is not None and k not in keys):
             continue
         mask = info.get(f"_{k}")
         if mask is not None and not mask[i]:
             continue
-        out[k] = _slot(v, i) if isinstance(v, dict) else v[i]
+        out[k] = _slot(v, i, None) if isinstance(v, dict) else v[i]
     return out
 
 

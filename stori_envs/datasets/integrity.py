@@ -99,14 +99,6 @@ def iter_episodes(storage, indices=None, chunk: int = 256) -> Iterator[tuple[int
         yield from zip(part, episodes)
 
 
-def fingerprint(storage) -> str:
-    """The storage-independent fingerprint of every episode of ``storage``."""
-    h = hashlib.sha256()
-    for i, ep in iter_episodes(storage):
-        episode_digest(h, i, ep)
-    return h.hexdigest()
-
-
 def verify_checksums(path: Path, recorded: dict[str, str]) -> None:
     """Raise :class:`DatasetError` naming the first data file whose SHA-256 differs from ``recorded``."""
     data = Path(path) / "data"
@@ -122,19 +114,10 @@ def verify_checksums(path: Path, recorded: dict[str, str]) -> None:
         raise DatasetError(f"dataset file {data / extra[0]}: not in the recorded checksums")
 
 
-def validate(path: Path, deep: bool = True) -> dict[str, Any]:
-    """Check a built dataset: complete, checksums; with ``deep`` also the fingerprint, shapes, end flags,
-    finite values, spaces and return statistics. Returns the ``stori`` metadata."""
-    storage = open_storage(path)
-    meta = storage.metadata
-    stori = meta.get("stori")
-    data = Path(path) / "data"
-    if not isinstance(stori, dict) or "checksums" not in stori or "fingerprint" not in stori:
-        raise DatasetError(f"dataset file {data / 'metadata.json'}: no 'stori' checksums (an incomplete or "
-                           "foreign build)")
-    verify_checksums(path, stori["checksums"])
-    if not deep:
-        return stori
+def scan(storage) -> tuple[str, list[float], int]:
+    """One pass over every episode: the fingerprint, the returns and the step count, checking shapes, end
+    flags, finite values and spaces on the way (a build records the fingerprint, a verification compares)."""
+    data = Path(storage.data_path)
     h = hashlib.sha256()
     returns, steps = [], 0
     obs_space, act_space = storage.observation_space, storage.action_space
@@ -157,9 +140,12 @@ def validate(path: Path, deep: bool = True) -> dict[str, Any]:
             raise DatasetError(f"{where}: actions outside the action space")
         returns.append(float(np.sum(ep["rewards"], dtype=np.float64)))
         steps += t
-    if h.hexdigest() != stori["fingerprint"]:
-        raise DatasetError(f"dataset file {data}: fingerprint {h.hexdigest()[:16]}... does not match the recorded "
-                           f"{stori['fingerprint'][:16]}...")
+    return h.hexdigest(), returns, steps
+
+
+def check_summary(storage, stori: dict[str, Any], returns: list[float], steps: int) -> None:
+    """Totals and return statistics against the metadata; the reference scores in order."""
+    meta, data = storage.metadata, Path(storage.data_path)
     if len(returns) != meta["total_episodes"] or steps != meta["total_steps"]:
         raise DatasetError(f"dataset file {data}: {len(returns)} episodes / {steps} steps; metadata says "
                            f"{meta['total_episodes']} / {meta['total_steps']}")
@@ -168,4 +154,23 @@ def validate(path: Path, deep: bool = True) -> dict[str, Any]:
         raise DatasetError(f"dataset file {data}: mean return {np.mean(returns)} != recorded {recorded}")
     if not meta.get("ref_min_score", 0) < meta.get("ref_max_score", 0):
         raise DatasetError(f"dataset file {data / 'metadata.json'}: ref_min_score < ref_max_score does not hold")
+
+
+def validate(path: Path, deep: bool = True) -> dict[str, Any]:
+    """Check a built dataset: complete, checksums; with ``deep`` also the fingerprint, shapes, end flags,
+    finite values, spaces and return statistics (:func:`scan`). Returns the ``stori`` metadata."""
+    storage = open_storage(path)
+    stori = storage.metadata.get("stori")
+    data = Path(path) / "data"
+    if not isinstance(stori, dict) or "checksums" not in stori or "fingerprint" not in stori:
+        raise DatasetError(f"dataset file {data / 'metadata.json'}: no 'stori' checksums (an incomplete or "
+                           "foreign build)")
+    verify_checksums(path, stori["checksums"])
+    if not deep:
+        return stori
+    digest, returns, steps = scan(storage)
+    if digest != stori["fingerprint"]:
+        raise DatasetError(f"dataset file {data}: fingerprint {digest[:16]}... does not match the recorded "
+                           f"{stori['fingerprint'][:16]}...")
+    check_summary(storage, stori, returns, steps)
     return stori

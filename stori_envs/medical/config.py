@@ -337,6 +337,8 @@ _PARAM_BOUNDS: dict[str, tuple[float, float, bool]] = {
 _RANGE_FIELDS = ("burden0", "volume0", "tone0", "kidney_drop0", "ckd_k0", "lung0")
 #: Upper bounds of the noise scales: beyond them every chart is clipped noise (and exp() could overflow).
 MAX_NOISE_SCALE = 10.0
+#: Upper bound of cost weights and the death penalty (a sum of six such weights stays finite).
+MAX_WEIGHT = 1e6
 
 
 @dataclass(frozen=True)
@@ -380,11 +382,11 @@ class MedSepsisConfig(_Block):
                         "a dict mapping " + ", ".join(COST_NAMES) + " to weights >= 0")
         for name, w in self.cost_weights.items():
             check_choice("cost_weights", name, COST_NAMES)
-            check_number(f"cost_weights.{name}", w, 0.0)
+            check_number(f"cost_weights.{name}", w, 0.0, MAX_WEIGHT)
         self._set("cost_weights", {n: float(self.cost_weights.get(n, 1.0)) for n in COST_NAMES})
         self._set("noise_scale", check_number("noise_scale", self.noise_scale, 0.0, MAX_NOISE_SCALE))
         self._set("process_noise", check_number("process_noise", self.process_noise, 0.0, MAX_NOISE_SCALE))
-        self._set("death_penalty", check_number("death_penalty", self.death_penalty, 0.0))
+        self._set("death_penalty", check_number("death_penalty", self.death_penalty, 0.0, MAX_WEIGHT))
         if not isinstance(self.expose_latent, bool):
             raise field_error("expose_latent", self.expose_latent, "True or False")
         if self.cost_limit is not None:

@@ -181,10 +181,8 @@ class MedSepsisEnv(gym.Env):
         top: list[Component] = [k for knobs in by_type.values() for k in knobs]
         self._drift: ClockedDrift | None = None
         if c.drift is not None:
-            clock = {"admission": lambda: self._seeder.admission, "global": lambda: self._clock,
-                     "episode": lambda: self._t}[c.drift.clock]
             self._drift = ClockedDrift(secondaries, c.drift.threshold, c.drift.temporal_mode, switch=c.drift.switch,
-                                       clock=clock)
+                                       clock=self._drift_clock)
             top.append(self._drift)
         self.components: tuple[Component, ...] = tuple(top)
         concepts = secondaries if c.drift is not None else []
@@ -200,6 +198,11 @@ class MedSepsisEnv(gym.Env):
         else:
             on = [t for t, knobs in (("1", self._dosing), ("2.1", self._events), ("3.2", self._chart_parts)) if knobs]
             self.stori_type = "+".join(on) if on else "3.1"
+
+    def _drift_clock(self) -> int:
+        """The drift's clock value now: admission index, global step or the episode's step."""
+        clock = self.config.drift.clock
+        return self._seeder.admission if clock == "admission" else self._clock if clock == "global" else self._t
 
     # -- Gymnasium API -----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -12,14 +12,14 @@ from typing import Any
 
 #: name -> (description, flat STORI profile or None, MedSepsis-only config fields).
 TAXONOMY_PRESETS: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any]]] = {
-    "T1": ("dosing errors: p_err = 0.1 uniform replacement of the executed dose",
+    "T1": ("dosing errors: w.p. 0.1 the executed dose is a uniform one (action(0.1))",
            {"stochasticity_type": "1", "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 0.1}, {}),
     "T2.1": ("adverse events: infection, haemorrhage, atrial fibrillation, aspiration (calibrated hazards)",
              None, {"adverse_events": {}}),
-    "T2.2": ("pathogen drift: a resistant strain from the 500th admission of each environment",
-             None, {"drift": {"concept": "resistant_strain", "temporal_mode": "sudden", "threshold": 500,
+    "T2.2": ("pathogen seasons: a resistant strain in every other block of 500 admissions (admission = seed)",
+             None, {"drift": {"concept": "resistant_strain", "temporal_mode": "cyclic", "threshold": 500,
                               "clock": "admission"}}),
-    "T2.2-NightShift": ("night shifts: dosing errors (p_err = 0.2) in every other 12 h",
+    "T2.2-NightShift": ("night shifts: dosing errors (p = 0.2) in every other 12 h of each stay",
                         {"stochasticity_type": "2.2",
                          "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 0.2,
                          "intrinsic_stochasticity.action_independent_concept_drift.temporal_mode": "cyclic",

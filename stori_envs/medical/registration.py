@@ -64,7 +64,7 @@ def _matches(env_id: str) -> bool:
     return _parse_id(env_id) is not None
 
 
-def _parse(env_id: str, profile: Any, kwargs: dict[str, Any]) -> Profile:
+def _parse(env_id: str, profile: Any, kwargs: dict[str, Any], /) -> Profile:
     """The family's view of a raw profile: a preset name (or a preset id without a profile) becomes the
     preset's STORI profile, and its MedSepsis-only fields join ``kwargs`` (explicit keywords win)."""
     from stori_envs.medical.taxonomy import merge_fields, resolve_profile
@@ -79,8 +79,11 @@ def _parse(env_id: str, profile: Any, kwargs: dict[str, Any]) -> Profile:
     return Profile() if parsed is None else parsed
 
 
-def _build(env_id: str, profile: Profile, **kwargs: Any) -> gym.Env:
+def _build(env_id: str, profile: Profile, /, **kwargs: Any) -> gym.Env:
     """``gym.make`` of the base id with ``profile=`` (so ``env.spec`` rebuilds what the route built)."""
+    if "profile" in kwargs:
+        raise ValueError(f"profile: got {kwargs['profile']!r} as a keyword of stori_envs.make; allowed: the "
+                         "positional profile, stori_envs.make(env_id, profile)")
     for key in ("state_extractor", "state_space"):
         if key in kwargs:
             raise ValueError(f"{key}: got {kwargs[key]!r}; allowed: not used by the medical family "

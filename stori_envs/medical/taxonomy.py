@@ -331,12 +331,6 @@ def profile_fields(profile: Profile) -> tuple[dict[str, Any], dict[str, Any]]:
     return owned, defaults
 
 
-def profile_overrides(profile: Profile) -> dict[str, Any]:
-    """``MedSepsisConfig`` keyword overrides equivalent to a generic STORI profile."""
-    owned, defaults = profile_fields(profile)
-    return merge_fields(defaults, owned)
-
-
 def _as_block_dict(name: str, value: Any) -> Any:
     return value.to_dict() if hasattr(value, "to_dict") and name in _BLOCKS else value
 
@@ -386,6 +380,7 @@ _PROFILE_KNOBS = {
 def check_keyword_knobs(overrides: dict[str, Any]) -> None:
     """Refuse keyword arguments that name a profile's knob by a second name (``dosing_error={"p_err": ...}``)."""
     for key, value in overrides.items():
+        value = _as_block_dict(key, value)
         if not isinstance(value, dict):
             continue
         for field, where in _PROFILE_KNOBS.items():

@@ -18,6 +18,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stori_envs.multiagent.base import RiskParallelEnv
+from stori_envs.multiagent.payoffs import as_payoffs  # the one validator of payoff tables
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,6 @@ class MatrixGameEnv(RiskParallelEnv):
             action_names = game.action_names if action_names is None else action_names
             catastrophe_cells = game.catastrophe_cells if catastrophe_cells is None else catastrophe_cells
         else:
-            from agents.rae.normal_form import as_payoffs  # the one validator of payoff tables
 
             tables, self.name = tuple(as_payoffs(list(payoffs))), "custom"
         self.payoffs = tuple(np.asarray(t, dtype=float) for t in tables)

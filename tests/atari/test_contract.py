@@ -80,6 +80,22 @@ def test_every_spelling_and_route_gives_the_same_trajectory(prof):
     assert np.array_equal(frames, ref[0][:len(frames)]) and rewards == ref[1][:len(rewards)]
 
 
+def test_routes_match_ale_pys_registrations():
+    """The family's declared routes for ale-py spellings carry exactly that id's registered settings."""
+    from stori_envs.atari.registration import ATARI_FAMILY
+
+    ale_routes = {k: r for k, r in ATARI_FAMILY.routes.items() if not k.startswith("stori/") and "-v" in k}
+    assert len(ale_routes) == 3 * len(PRESETS)
+    for spelling, route in ale_routes.items():
+        spec = gym.spec(spelling)
+        expected = {k: spec.kwargs[k] for k in ("repeat_action_probability", "frameskip", "full_action_space",
+                                                "max_num_frames_per_episode")}
+        assert {k: route.kwargs[k] for k in expected} == expected and route.kwargs["pool"] is False
+        a = trajectory(stori_envs.make(spelling, TYPE1), steps=15)
+        b = trajectory(gym.make(route.gym_id, profile=TYPE1, **route.kwargs), steps=15)
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1], spelling
+
+
 def test_preset_names_work_on_every_route():
     ref = trajectory(gym.make(preset_id("Breakout", "3.2A")), steps=20)
     for env in (stori_envs.make("Breakout", "3.2A"), stori_envs.make("stori/Breakout-v0", "T3.2A"),
@@ -277,20 +293,22 @@ def test_modes_declared_always_effective_always_show_their_writes():
 
 
 def test_pooling_from_palette_indices_equals_the_max_of_the_rgb_frames():
-    """One RGB read per step: the pooled frame built from palette indices is the max of the two RGB frames."""
-    from stori_envs.atari.emulator import palette, read_palette
+    """The pooled frame built from palette indices (hidden RAM-peek steps whose peek shows nothing) is the
+    max of the two RGB frames, on frames of random play of every game."""
+    from stori_envs.atari.emulator import max_pool, palette, read_palette
 
     assert np.array_equal(palette(), read_palette())
     for game in PRESETS:
-        env, per_frame = make(game), twin(game, 1)
-        env.reset(seed=1)
+        per_frame = twin(game, 1)
         per_frame.reset(seed=1)
-        policy = random_policy(env.action_space.n, 0)
-        for _ in range(150):
-            a = policy(None)
-            obs, _, terminated, truncated, _ = env.step(a)
-            frames = [per_frame.step(a)[0] for _ in range(4)]
-            assert np.array_equal(obs, np.maximum(frames[2], frames[3])), game
+        ale = per_frame.unwrapped.emulator
+        policy = random_policy(per_frame.action_space.n, 0)
+        previous = (ale.getScreen(), ale.getScreenRGB())
+        for _ in range(300):
+            obs, _, terminated, truncated, _ = per_frame.step(policy(None))
+            current = (ale.getScreen(), ale.getScreenRGB())
+            assert np.array_equal(max_pool(current[1], previous[0], current[0]), np.maximum(previous[1], current[1]))
+            previous = current
             if terminated or truncated:
                 break
 
@@ -437,3 +455,30 @@ def test_make_vec_async_matches_sync(env_id, kwargs):
         vec.close()
     assert np.array_equal(out["sync"][0], out["async"][0])
     assert np.array_equal(out["sync"][1], out["async"][1])
+
+
+def test_gymnasium_check_env_passes_on_every_id_without_warnings():
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    for env_id in _stori_ids():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check_env(gym.make(env_id).unwrapped, skip_render_check=True)
+
+
+@pytest.mark.parametrize("game", sorted(PRESETS))
+def test_every_final_step_was_announced_by_the_games_ending_predicate(game):
+    """A RAM peek keeps a snapshot only on steps ``may_end()`` announces: every episode's last step must be one."""
+    env = make(game, None, max_num_frames_per_episode=2000 if game == "Boxing" else 0)
+    env.reset(seed=0)
+    policy = random_policy(env.action_space.n, 1)
+    endings = 0
+    while endings < 3:
+        announced = env.unwrapped.may_end()
+        *_, terminated, truncated, _ = env.step(policy(None))
+        if terminated or truncated:
+            assert announced, game
+            endings += 1
+            env.reset()

@@ -52,3 +52,13 @@ def test_cli_subcommands(tmp_path):
     result = subprocess.run([sys.executable, "-m", "stori_envs.cli", "gallery", "--help"], capture_output=True,
                             text=True)
     assert result.returncode == 0 and "usage: stori-envs gallery" in result.stdout
+
+
+@pytest.mark.parametrize("fps", [0, -5, float("nan")])
+def test_record_refuses_a_non_positive_frame_rate(tmp_path, fps, capsys):
+    from stori_envs.cli import main
+
+    with pytest.raises(ValueError, match="fps: got"):
+        record("stori/Breakout-T3.1-v0", tmp_path / "x.gif", steps=2, fps=fps)
+    assert main(["record", "stori/Breakout-T3.1-v0", "--out", str(tmp_path / "y.gif"), "--fps", str(fps)]) == 2
+    assert "fps: got" in capsys.readouterr().err and not (tmp_path / "y.gif").exists()

@@ -31,13 +31,13 @@ def test_solvers_play_their_equilibria():
         agent = build_agent({"agent": name, "config": {"gamma": 1.0}}, seed=0)
         agent.learn(lambda: JointGameEnv("matrix:crash"), 1)
         records[name] = evaluate(agent, lambda: JointGameEnv("matrix:crash"), list(range(300)), n_envs=30,
-                                 crash="info:catastrophe")
+                                 deterministic=False, crash="info:catastrophe")
     crash_rate = {k: np.mean([r.crash for r in v]) for k, v in records.items()}
     # A strongly risk-averse RAE avoids the crash more than uniform play does.
     assert crash_rate["game-rae"] < crash_rate["game-uniform"]
     again = build_agent({"agent": "game-rae", "config": {"gamma": 1.0}}, seed=0)
     again.learn(lambda: JointGameEnv("matrix:crash"), 1)
-    assert evaluate(again, lambda: JointGameEnv("matrix:crash"), list(range(300)), n_envs=7,
+    assert evaluate(again, lambda: JointGameEnv("matrix:crash"), list(range(300)), n_envs=7, deterministic=False,
                     crash="info:catastrophe") == records["game-rae"]  # batching-independent, seeded
 
 
@@ -46,8 +46,20 @@ def test_solver_save_load(tmp_path):
     agent.learn(lambda: JointGameEnv("matrix:stag_hunt"), 1)
     loaded = load_agent(agent.save(tmp_path / "nash"))
     seeds = list(range(50))
-    assert evaluate(loaded, lambda: JointGameEnv("matrix:stag_hunt"), seeds) == \
-        evaluate(agent, lambda: JointGameEnv("matrix:stag_hunt"), seeds)
+    for deterministic in (True, False):
+        assert evaluate(loaded, lambda: JointGameEnv("matrix:stag_hunt"), seeds, deterministic=deterministic) == \
+            evaluate(agent, lambda: JointGameEnv("matrix:stag_hunt"), seeds, deterministic=deterministic)
+
+
+def test_psro_on_a_multi_step_game_saves_and_loads(tmp_path):
+    agent = build_agent({"agent": "game-psro-rae", "config": {"psro_iters": 2, "episodes_per_cell": 2,
+                                                         "oracle_episodes": 100, "symmetric": True}}, seed=0)
+    agent.learn(lambda: JointGameEnv("crossing"), 1)
+    loaded = load_agent(agent.save(tmp_path / "psro"))
+    seeds = list(range(6))
+    play = [evaluate(a, lambda: JointGameEnv("crossing"), seeds, n_envs=3, deterministic=False,
+                     crash="info:catastrophe") for a in (agent, loaded)]
+    assert play[0] == play[1] and all(r.length >= 1 for r in play[0])
 
 
 def test_risk_suite_cell_with_psro_is_reproducible():

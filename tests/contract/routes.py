@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 import stori_envs
+import stori_envs.families
 from stori_envs.profiles import action, drift, event, observation
 
 #: Generic Gymnasium ids the generic family is exercised on (classic control, MuJoCo).
@@ -39,7 +40,7 @@ def family_route_cases() -> list[tuple[str, str, Any, Any]]:
     every route) and a type 1 profile when the family honours type 1.
     """
     cases, profiled = [], set()
-    for family in stori_envs.families():
+    for family in stori_envs.families.families():
         if family.name == "generic":
             continue
         for spelling, route in family.routes.items():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from routes import GENERIC_IDS, generic_profiles
 
 import stori_envs
+import stori_envs.families
 from stori_envs.registration import registered_envs
 
 REFUSED = (ValueError, gym.error.Error)
@@ -24,7 +25,7 @@ def _ids() -> list[tuple[str, str, dict | None]]:
     """(label, id, profile) cases: registered ids with their own profile, other spellings, generic ids."""
     cases = [(e.env_id, e.env_id, None) for e in registered_envs() if e.env_id != "stori/Stochastic-v0"]
     registered = {c[1] for c in cases}
-    for family in stori_envs.families():
+    for family in stori_envs.families.families():
         for spelling in family.routes:
             if spelling not in registered and family.name != "generic":
                 cases.append((spelling, spelling, None))

@@ -18,6 +18,7 @@ from routes import (
 )
 
 import stori_envs
+import stori_envs.families
 from stori_envs.families import GENERIC_ID
 
 SEED, STEPS, ATARI_STEPS = 5, 40, 6
@@ -102,7 +103,7 @@ def test_family_make_vec_agrees(family, spelling, route, profile):
 
 
 def test_every_family_declares_its_routes():
-    for family in stori_envs.families():
+    for family in stori_envs.families.families():
         assert family.routes, family.name
         for spelling, route in family.routes.items():
             assert route.gym_id in gym.registry, (family.name, spelling, route.gym_id)

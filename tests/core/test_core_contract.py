@@ -14,6 +14,7 @@ from helpers import fingerprint, rollout
 from profiles import action, drift, event, every_type, observation
 
 import stori_envs
+import stori_envs.families
 from stori_envs import cli
 from stori_envs.taxonomy.profile import Profile
 from stori_envs.taxonomy.seeding import make_stream
@@ -248,5 +249,62 @@ def test_taxonomy_doc_shows_the_family_table():
     generated = families_table().splitlines()
     generic_row = next(r for r in generated if r.startswith("| generic |"))
     assert generic_row in doc.splitlines()
-    for family in stori_envs.families():
+    for family in stori_envs.families.families():
         assert any(line.startswith(f"| {family.name} |") for line in doc.splitlines()), family.name
+
+
+# -- the family registry: one path for every route ----------------------------------------------------------
+
+@pytest.fixture
+def toy_family():
+    """A family over CartPole with a preset name, registered for one test and removed after it."""
+    from stori_envs import families as registry
+
+    seen: list = []
+
+    def parse(env_id, profile, kwargs):
+        seen.append(profile)  # exactly what the caller gave
+        if profile == "wobbly":
+            return action(0.5)
+        return Profile.parse(profile)
+
+    def build(env_id, profile, /, **kwargs):
+        return stori_envs.apply_profile(gym.make("CartPole-v1"), profile)
+
+    family = stori_envs.Family(
+        "toy", build=build, parse=parse, presets=("wobbly",),
+        routes={"Toy": stori_envs.Route("stori/Toy-v0"), "stori/Toy-v0": stori_envs.Route("stori/Toy-v0")},
+        accepts=stori_envs.Accepts(types=("1", "3.1"), semantics={"seed_policy": ("gymnasium",)}))
+    stori_envs.register_family(family)
+    gym.register("stori/Toy-v0", registry.ROUTE_ENTRY_POINT, kwargs={"route": "stori/Toy-v0"})
+    yield family, seen
+    registry._FAMILIES.pop("toy")
+    del gym.registry["stori/Toy-v0"]
+
+
+def test_every_route_reaches_the_family_with_the_raw_profile(toy_family):
+    family, seen = toy_family
+    runs = [rollout(stori_envs.make("Toy", "wobbly"), 1, 30),
+            rollout(stori_envs.make("stori/Toy-v0", "wobbly"), 1, 30),
+            rollout(gym.make("stori/Toy-v0", profile="wobbly"), 1, 30)]
+    assert seen == ["wobbly"] * 3  # the preset name reached the family's parser unparsed, on every route
+    assert len({fingerprint(r) for r in runs}) == 1
+    assert stori_envs.family_for("Toy") is family
+    vec = gym.make_vec("stori/Toy-v0", num_envs=2, vectorization_mode="sync", profile="wobbly")
+    assert vec.reset(seed=0)[1]["stori"]["type"].tolist() == ["1", "1"]
+
+
+def test_a_family_refuses_what_it_does_not_honour(toy_family):
+    with pytest.raises(ValueError, match=r"stochasticity_type: got '3.2' for the 'toy' family; allowed: 1, 3.1"):
+        stori_envs.make("Toy", observation("noise", 0.5))
+    with pytest.raises(ValueError, match=r"semantics.seed_policy: got 'first_reset' for the 'toy' family"):
+        stori_envs.make("Toy", action(0.5, semantics__seed_policy="first_reset"))
+    with pytest.raises(ValueError, match=r"semantics.drift_switch: got 'T'; allowed: not set"):
+        gym.make("stori/Toy-v0", profile=action(0.5, semantics__drift_switch="T").to_dict())
+
+
+def test_register_family_validates():
+    with pytest.raises(ValueError, match="Family.build"):
+        stori_envs.Family("broken")
+    with pytest.raises(ValueError, match="family: got"):
+        stori_envs.register_family("not a family")

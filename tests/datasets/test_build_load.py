@@ -76,7 +76,7 @@ def test_pendulum_tiers_are_ordered_by_return():
 
 
 def test_mixture_records_realised_shares_and_draws_whole_episodes_without_replacement():
-    build("stori/pendulum/random-expert-25pct-v0", episodes=8, ref_episodes=5)
+    build("stori/pendulum/random-expert-25pct-v0", episodes=8, ref_episodes=5)  # 8 x 200 transitions in all
     data = load_transitions("stori/pendulum/random-expert-25pct-v0")
     mix = data.metadata["stori"]["mixture"]
     assert mix["target_share"] == 0.25
@@ -147,3 +147,12 @@ def test_medsepsis_admission_drift_switches_at_its_episode(tmp_path):
         concept = {i: set(f[f"episode_{i}/infos/concept"][1:].tolist()) for i in (0, 499, 500, 503)}
     assert concept == {0: {1}, 499: {1}, 500: {2}, 503: {2}}
     assert len(data) > 0
+
+
+def test_mixture_of_short_random_and_long_expert_episodes_keeps_its_share():
+    """InvertedDoublePendulum: random episodes last ~7 steps, expert ones 1000; the size is in transitions."""
+    build("stori/inverteddoublependulum/random-expert-50pct-v0", episodes=2, ref_episodes=2)
+    mix = load_transitions("stori/inverteddoublependulum/random-expert-50pct-v0").metadata["stori"]["mixture"]
+    assert mix["target_transitions"] == 2000 and len(mix["sources"]["expert"]["selected"]) == 1
+    assert mix["realised_transition_share"] == pytest.approx(0.50, abs=0.01)
+    assert len(mix["sources"]["random"]["selected"]) > 50

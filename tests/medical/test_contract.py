@@ -99,6 +99,12 @@ def test_a_preset_id_keeps_the_mask_and_demographics_under_a_dropout_profile():
 
 
 def test_profile_and_keywords_have_one_meaning():
+    # On a preset id any profile replaces the preset, the default one included, on every route.
+    from stori_envs.taxonomy.profile import Profile
+
+    for env in (stori_envs.make("stori/MedSepsis-T3.2-v0", Profile()),
+                gym.make("stori/MedSepsis-T3.2-v0", profile=Profile())):
+        assert env.unwrapped.config.missing is None and env.observation_space.shape == (13,)
     with pytest.raises(ValueError, match=r"missing.p_miss: got 0.1 as a keyword; allowed: set it with the profile's "
                                          r"partial_observation.prob"):
         gym.make("stori/MedSepsis-T3.2-v0", missing={"p_miss": 0.1})
@@ -108,6 +114,8 @@ def test_profile_and_keywords_have_one_meaning():
     assert env.unwrapped.config.missing.spo2_dropout == 0.2 and env.unwrapped.config.missing.p_miss == 0.3
     with pytest.raises(ValueError, match=r"profile: got 'T7'; allowed: a preset name \(T1, T2.1"):
         stori_envs.make("MedSepsis-v0", "T7")
+    with pytest.raises(ValueError, match=r"profile: got 'T1' as a keyword of stori_envs.make"):
+        stori_envs.make("MedSepsis-v0", profile="T1")
     with pytest.raises(ValueError, match=r"partial_observation.type: got 'noise' for the 'medical' family"):
         gym.make("stori/MedSepsis-v0", profile=observation("noise", 0.2))
     with pytest.raises(ValueError, match=r"semantics.granularity: got 'frame'"):

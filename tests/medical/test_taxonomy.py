@@ -173,8 +173,13 @@ def test_concept_follows_the_schedule_on_every_clock(mode):
 def test_drift_preset_drifts_under_per_episode_seeding_and_replays_by_seed():
     """Regression: a seeded reset used to restart the preset's clock, so seeded episodes never saw concept 2."""
     env = gym.make("stori/MedSepsis-T2.2-v0")
-    seen = {seed: env.reset(seed=seed)[1]["concept"] for seed in (0, 1, 498, 499, 500, 501, 5000)}
-    assert seen == {0: 1, 1: 1, 498: 1, 499: 1, 500: 2, 501: 2, 5000: 2}
+    seen = {seed: env.reset(seed=seed)[1]["concept"] for seed in (0, 1, 499, 500, 501, 999, 1000, 1_000_700)}
+    assert seen == {0: 1, 1: 1, 499: 1, 500: 2, 501: 2, 999: 2, 1000: 1, 1_000_700: 2}
+    # Episodes seeded 0, 1, 2, ... (the harness whose 20,000 steps never met concept 2) now meet both.
+    concepts = set()
+    for seed in range(0, 1200, 7):
+        concepts.add(env.reset(seed=seed)[1]["concept"])
+    assert concepts == {1, 2}
 
     def episode(e, seed):
         obs, info = e.reset(seed=seed)

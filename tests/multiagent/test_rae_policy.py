@@ -33,6 +33,10 @@ def test_mixed_strategy_agent_samples_the_solution_and_is_batch_independent():
     assert a == b
     with pytest.raises(ValueError, match="probabilities: got"):
         MixedStrategyAgent(MixedStrategyConfig(probabilities=(0.7, 0.7)))
+    env = MatrixGameEnv("crash")
+    agent.bind(env.observation_space("player_0"), env.action_space("player_0"))
+    with pytest.raises(ValueError, match=r"action_space: got Discrete\(3\); allowed: Discrete\(2\)"):
+        agent.bind(None, CrossingEnv().action_space("player_0"))
 
 
 def test_agents_save_and_load_as_json(tmp_path):

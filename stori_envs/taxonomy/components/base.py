@@ -24,7 +24,7 @@ writer of ``info["stori"]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -122,7 +122,7 @@ def overrides(component: Component, hook: str) -> bool:
 
 
 def write_info(info: dict[str, Any], stori_type: str, action: Any = None,
-               components: Iterable[Component] = (), **extra: Any) -> dict[str, Any]:
+               components: Sequence[Component] = (), **extra: Any) -> dict[str, Any]:
     """Write ``info["stori"]`` for one step (or reset: ``action=None``) and return it. The one writer.
 
     A fresh record gets every key of :mod:`stori_envs.taxonomy.record` at its neutral value, then
@@ -133,17 +133,15 @@ def write_info(info: dict[str, Any], stori_type: str, action: Any = None,
     """
     rec = info.get("stori")
     if rec is None:
-        rec = info["stori"] = {
-            "type": stori_type,
-            "concept": 1,
-            "action": action,
-            "executed_action": action,
-            "action_replaced": False,
-            "event": False,
-            "observation_altered": False,
-        }
-        for c in components:
-            rec.update(c.info_part())
+        if len(components) == 1:  # the common case: one dict display, no update call
+            rec = info["stori"] = {"type": stori_type, "concept": 1, "action": action, "executed_action": action,
+                                   "action_replaced": False, "event": False, "observation_altered": False,
+                                   **components[0].info_part()}
+        else:
+            rec = info["stori"] = {"type": stori_type, "concept": 1, "action": action, "executed_action": action,
+                                   "action_replaced": False, "event": False, "observation_altered": False}
+            for c in components:
+                rec.update(c.info_part())
         if extra:
             rec.update(extra)
         return rec

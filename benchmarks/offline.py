@@ -49,11 +49,12 @@ AGENTS: dict[str, tuple[type, dict[str, Any], bool]] = {
     "bc-safe": (BCSafe, {}, True),
     "ogsrl": (OGSRL, {"max_reference": 5000}, True),
     "ogsrl-unguarded": (OGSRL, {"guardian": "none"}, True),
+    "ogsrl-bw0.2": (OGSRL, {"max_reference": 5000, "bandwidth": 0.2}, True),  # a tighter guardian (variant)
 }
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % CI
 
 
-def get_dataset(name: str, episodes: int | None, root: Path):
+def get_dataset(name: str, episodes: int | None, root: Path, build_missing: bool = True):
     """(Transitions, where) or (None, why not)."""
     from stori_envs.datasets import DatasetError, build, load_transitions
 
@@ -64,6 +65,8 @@ def get_dataset(name: str, episodes: int | None, root: Path):
             continue
     if episodes is None:
         return None, "not built and not buildable here (needs SAC behaviour checkpoints)"
+    if not build_missing:
+        return None, "not built (report only)"
     try:
         build(name, episodes=episodes, root=root, seed=0)
         return load_transitions(name, root=root), f"built here ({episodes} episodes)"
@@ -121,7 +124,8 @@ def main() -> None:
     for dataset_id, episodes, role in DATASETS:
         if dataset_id not in args.datasets:
             continue
-        data, where = get_dataset(dataset_id, episodes, (out / "datasets").resolve())  # builder needs an absolute root
+        root = (out / "datasets").resolve()  # the builder needs an absolute root
+        data, where = get_dataset(dataset_id, episodes, root, not args.report_only)
         availability.append([role, f"`{dataset_id}`", where if data is None else f"{len(data)} transitions, {where}"])
         if data is None:
             continue

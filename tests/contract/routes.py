@@ -27,6 +27,27 @@ def generic_profiles() -> dict[str, dict | None]:
     }
 
 
+_MADE: dict[str, gym.Env] = {}
+
+
+def made(env_id: str, profile: Any = None, **kwargs: Any) -> gym.Env:
+    """``stori_envs.make(env_id, profile, **kwargs)``, made once per session and shared by the contract
+    tests (emulators are slow to create; a seeded reset restarts an environment exactly, and the
+    action fuzz only makes refused steps)."""
+    key = f"stori|{env_id}|{profile!r}|{sorted(kwargs.items())!r}"
+    if key not in _MADE:
+        _MADE[key] = stori_envs.make(env_id, profile, **kwargs)
+    return _MADE[key]
+
+
+def gym_made(gym_id: str, **kwargs: Any) -> gym.Env:
+    """``gym.make(gym_id, **kwargs)``, made once per session (see :func:`made`)."""
+    key = f"gym|{gym_id}|{sorted(kwargs.items(), key=lambda kv: kv[0])!r}"
+    if key not in _MADE:
+        _MADE[key] = gym.make(gym_id, **kwargs)
+    return _MADE[key]
+
+
 def takes_profile(gym_id: str) -> bool:
     """Whether a registered id takes ``profile=`` (preset ids have theirs fixed in the registration)."""
     return "profile" not in (gym.spec(gym_id).kwargs or {})

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from routes import GENERIC_IDS, generic_profiles
+from routes import GENERIC_IDS, generic_profiles, made
 
 import stori_envs
 import stori_envs.families
@@ -42,7 +42,7 @@ CASES = _ids()
 @functools.cache
 def _env(env_id: str, profile_key: str | None):
     profile = None if profile_key is None else dict(generic_profiles())[profile_key]
-    env = stori_envs.make(env_id, profile)
+    env = made(env_id, profile)
     env.reset(seed=0)
     return env
 

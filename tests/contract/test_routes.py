@@ -12,6 +12,8 @@ from routes import (
     GENERIC_IDS,
     family_route_cases,
     generic_profiles,
+    gym_made,
+    made,
     strip_info,
     trajectory,
     vector_trajectory,
@@ -58,27 +60,15 @@ def _steps(family: str) -> int:
     return ATARI_STEPS if family == "atari" else STEPS
 
 
-_GYM_ENVS: dict[str, gym.Env] = {}
-
-
-def _gym_env(gym_id: str, kwargs: dict) -> gym.Env:
-    """``gym.make(gym_id, **kwargs)``, made once per argument set and reused (a seeded reset restarts
-    it exactly: that is part of the contract, and emulators are slow to create)."""
-    key = f"{gym_id}|{sorted(kwargs.items())!r}"
-    if key not in _GYM_ENVS:
-        _GYM_ENVS[key] = gym.make(gym_id, **kwargs)
-    return _GYM_ENVS[key]
-
-
 @pytest.mark.parametrize("family, spelling, route, profile", FAMILY_CASES,
                          ids=[f"{f}-{s}-{p if isinstance(p, str) or p is None else 'type1'}"
                               for f, s, _, p in FAMILY_CASES])
 def test_family_spellings_agree(family, spelling, route, profile):
     steps = _steps(family)
     extra = dict(route.kwargs)
-    direct = trajectory(stori_envs.make(spelling, profile), SEED, steps)
+    direct = trajectory(made(spelling, profile), SEED, steps)
     gym_kwargs = extra if profile is None else {**extra, "profile": profile}
-    via_gym = trajectory(_gym_env(route.gym_id, gym_kwargs), SEED, steps)
+    via_gym = trajectory(gym_made(route.gym_id, **gym_kwargs), SEED, steps)
     assert fingerprint(direct) == fingerprint(via_gym)
 
 
@@ -97,7 +87,7 @@ VECTOR_CASES = _vector_cases()
 def test_family_make_vec_agrees(family, spelling, route, profile):
     steps = _steps(family)
     kwargs = dict(route.kwargs) if profile is None else {**route.kwargs, "profile": profile}
-    direct = trajectory(stori_envs.make(spelling, profile), SEED, steps)
+    direct = trajectory(made(spelling, profile), SEED, steps)
     vec = gym.make_vec(route.gym_id, num_envs=1, vectorization_mode="sync", **kwargs)
     assert fingerprint(strip_info(direct)) == fingerprint(vector_trajectory(vec, SEED, steps))
 

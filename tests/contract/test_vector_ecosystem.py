@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from helpers import fingerprint
-from routes import GENERIC_IDS, generic_profiles, strip_info, trajectory, vector_trajectory
+from routes import GENERIC_IDS, generic_profiles, gym_made, strip_info, trajectory, vector_trajectory
 
 import stori_envs
 from stori_envs.families import GENERIC_ID
@@ -101,7 +101,7 @@ REGISTERED = [e.env_id for e in registered_envs() if e.env_id != GENERIC_ID]
 @pytest.mark.parametrize("env_id", REGISTERED)
 def test_every_registered_id_agrees_on_every_route(env_id):
     """gym.make, its spec serialised and rebuilt, and gym.make_vec (sync) give the same trajectory."""
-    env = gym.make(env_id)
+    env = gym_made(env_id)
     text = env.spec.to_json()
     rebuilt = gym.make(gym.envs.registration.EnvSpec.from_json(text))
     steps = 4 if "MedSepsis" not in env_id else 20

@@ -175,11 +175,11 @@ comparison. The in-frame path adds no frame and is allowed only where a test pro
 nothing (Boxing's colours; not BankHeist's blocks, which collide)."""
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace the ``## Atari`` section of ``path`` (or append it), leaving every other section alone."""
+def write_section(path: Path, body: str, title: str = "Atari") -> None:
+    """Replace the ``## <title>`` section of ``path`` (or append it), leaving every other section alone."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "## Atari\n\n" + body.strip() + "\n"
-    pattern = re.compile(r"^## Atari\n.*?(?=^## |\Z)", re.S | re.M)
+    section = f"## {title}\n\n" + body.strip() + "\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(section.replace("\\", "\\\\") + "\n", text).rstrip() + "\n"
     else:

@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 
 import stori_envs  # noqa: F401  (registers the ids)
+from benchmarks.atari_throughput import write_section
 from benchmarks.common import command_line, emit, machine_description, markdown_table
 from stori_envs.atari.presets import PAPER_PRESETS, PRESETS, preset_id
 
@@ -144,6 +145,55 @@ def run_benchmark(games: list[str], presets: list[str] | None, sizes: list[int],
     return markdown_table(header, rows)
 
 
+def per_env_step_costs(game: str = "Breakout", rounds: int = 12, steps: int = 250) -> dict[str, float]:
+    """Where a preset's vector step goes, in CPU µs per env-step against ``ALE/<Game>-v5`` (interleaved, best round).
+
+    The single envs as an async worker runs them (``gym.make``), the preset without max-pooling, and the
+    main process's share: batching one env's ``info`` into the vector's (``VectorEnv._add_info``) and
+    the pipe's pickle round trip of it.
+    """
+    import pickle
+
+    _ale_ids()
+    envs = {"ALE v5": gym.make(f"ALE/{game}-v5"),
+            "ALE v5, no sticky actions": gym.make(f"ALE/{game}-v5", repeat_action_probability=0.0),
+            "T3.1": gym.make(preset_id(game, "3.1")), "T1": gym.make(preset_id(game, "1")),
+            "T3.2A": gym.make(preset_id(game, "3.2A")),
+            "T3.2A, pool=False": gym.make(preset_id(game, "3.2A"), pool=False)}
+    infos = {}
+    for name, env in envs.items():
+        env.reset(seed=0)
+        infos[name] = env.step(1)[4]
+    actions = np.random.default_rng(0).integers(envs["ALE v5"].action_space.n, size=steps * rounds + 1)
+    best = dict.fromkeys(envs, float("inf"))
+    pos = dict.fromkeys(envs, 0)
+    for _ in range(rounds):
+        for name, env in envs.items():
+            i, start = pos[name], time.process_time()
+            for _ in range(steps):
+                *_, terminated, truncated, _ = env.step(int(actions[i]))
+                i += 1
+                if terminated or truncated:
+                    env.reset()
+            best[name] = min(best[name], (time.process_time() - start) / steps * 1e6)
+            pos[name] = i
+    vec = gym.make_vec(f"ALE/{game}-v5", num_envs=4, vectorization_mode="sync")
+    for name in ("ALE v5", "T1", "T3.2A"):
+        info = infos[name]
+        start = time.process_time()
+        for _ in range(2000):
+            merged: dict = {}
+            for j in range(4):
+                merged = vec._add_info(merged, info, j)
+        best[f"batching one info: {name}"] = (time.process_time() - start) / 8000 * 1e6
+        start = time.process_time()
+        for _ in range(5000):
+            pickle.loads(pickle.dumps(info))
+        best[f"pickle round trip of one info: {name}"] = (time.process_time() - start) / 5000 * 1e6
+    vec.close()
+    return best
+
+
 INTRO = """Throughput of `gym.make_vec(<preset id>, num_envs=n, vectorization_mode=...)` against
 `gym.make_vec("ALE/<Game>-v5", ...)` with the same n and vectorisation, timed in alternating rounds on the
 same machine; "vs ALE v5" is the median of the per-round throughput ratios, and "CPU/frame vs ALE v5"
@@ -155,18 +205,6 @@ ale-py's `AtariVectorEnv` (C++ threads, RGB 210x160, skip 4, max-pool) is the re
 the async v5 vector."""
 
 
-def write_section(path: Path, body: str) -> None:
-    """Replace the ``## Atari vector`` section of ``path`` (or append it), leaving every other section alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"## {SECTION}\n\n" + body.strip() + "\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section.replace("\\", "\\\\") + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", nargs="+", default=list(PRESETS))
@@ -176,9 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="vector steps per round")
     parser.add_argument("--rounds", type=int, default=6, help="alternating rounds per comparison")
     parser.add_argument("--no-reference", action="store_true", help="skip ale-py's AtariVectorEnv")
+    parser.add_argument("--costs", action="store_true",
+                        help="only print where a preset's env-step goes against ALE v5 (CPU µs), then exit")
     parser.add_argument("--out", default="docs/benchmarks.md")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    if args.costs:
+        costs = per_env_step_costs(args.games[0])
+        emit(markdown_table(["per env-step", "CPU µs"], [[k, f"{v:.1f}"] for k, v in costs.items()]))
+        return 0
     started = time.perf_counter()
     load = os.getloadavg()[0]
     table = run_benchmark(args.games, args.presets, args.sizes, args.modes, args.steps, args.rounds,
@@ -193,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     ])
     emit(body)
     if not args.no_write:
-        write_section(Path(args.out), body)
+        write_section(Path(args.out), body, SECTION)
     return 0
 
 

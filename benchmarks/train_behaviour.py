@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -92,7 +91,9 @@ def select(args: argparse.Namespace, work: Path, log: list[dict], seconds: float
         shutil.copy(work / e["file"], out / f"{name}.safetensors")
     manifest = {"env_id": args.env, "algorithm": "SAC (stable-baselines3)", "settings": SETTINGS[args.env],
                 "budget": args.steps, "steps_done": trained[-1]["step"], "seed": args.seed,
-                "command": "python benchmarks/train_behaviour.py " + " ".join(sys.argv[1:]),
+                "command": f"nice -n 10 python benchmarks/train_behaviour.py --env {args.env} --steps {args.steps} "
+                           f"--every {args.every}",
+                "stopped_early": trained[-1]["step"] < (args.steps or 0),
                 "eval": {"episodes": args.eval_episodes, "seed": 10_000, "policy": "stochastic, seeded"},
                 "random_return": r_random, "medium_target": target, "train_seconds": round(seconds),
                 "chosen": {k: {"step": e["step"], "return": e["return"]} for k, e in chosen.items()},

@@ -35,9 +35,23 @@ RISK_OBJECTIVES = ("mean", "mean_variance")
 
 @dataclass
 class Opponents:
-    """The other seats' populations and meta-strategies: seat -> (members, sigma)."""
+    """The other seats' populations and meta-strategies: seat -> (members, sigma).
+
+    Kept as a snapshot (a tuple of members and a copy of sigma), so a population that grows after the
+    oracle was called (PSRO adds best responses) cannot pair new members with an old meta-strategy.
+    """
 
     seats: dict[str, tuple[Sequence[Any], np.ndarray]]
+
+    def __post_init__(self) -> None:
+        seats = {}
+        for seat, (members, sigma) in self.seats.items():
+            members, sigma = tuple(members), np.array(sigma, dtype=float)
+            if sigma.ndim != 1 or len(members) != len(sigma) or not members:
+                raise ValueError(f"opponents[{seat!r}]: got {len(members)} members for a meta-strategy of length "
+                                 f"{sigma.size}; allowed: one weight per member (at least one)")
+            seats[seat] = (members, sigma)
+        self.seats = seats
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         return {seat: members[int(rng.choice(len(members), p=sigma))]

@@ -14,10 +14,14 @@ that for one environment step (``{seat: obs}`` -> ``{seat: action}``).
   At each episode start every row draws one member from its stream and plays it for the episode
   (the meta-strategy is a distribution over *policies*, not over per-step actions); ``deterministic``
   plays the member of largest weight. Members are stored through :mod:`agents.rae.checkpoint` (JSON).
+  A member may keep state (a random policy keeps the generator given to ``reset``), so every row plays
+  its own copy, reset with the row's stream: the members passed in are never acted on, and no row (nor
+  another agent built from the same members) can move a row's draws.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -132,6 +136,7 @@ class PopulationAgent(_RowSeeded):
         self._cdf[-1] = 1.0
         self._mode = int(np.argmax(p))
         self._playing: list[int] = []
+        self._copies: list[dict[int, Any]] = []  # per row: member index -> that row's own copy
         super().__init__(config)
 
     @classmethod
@@ -143,14 +148,25 @@ class PopulationAgent(_RowSeeded):
     def _start_row(self, row: int) -> None:
         while len(self._playing) <= row:
             self._playing.append(self._mode)
-        self._playing[row] = int(np.searchsorted(self._cdf, self._streams[row].random(), side="right"))
-        self.members[self._playing[row]].reset(self._streams[row])
+            self._copies.append({})
+        stream = self._streams[row]
+        self._playing[row] = int(np.searchsorted(self._cdf, stream.random(), side="right"))
+        # Reset the row's copies of the drawn member and of the mode (played when deterministic); a row
+        # plays one of them per act() call, so both may share the row's stream.
+        for m in dict.fromkeys((self._playing[row], self._mode)):
+            self._row_member(row, m).reset(stream)
+
+    def _row_member(self, row: int, m: int) -> Any:
+        """Row ``row``'s own copy of member ``m`` (made once, then reset at each of the row's episodes)."""
+        if m not in self._copies[row]:
+            self._copies[row][m] = copy.deepcopy(self.members[m])
+        return self._copies[row][m]
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         batch = len(obs)
         self._grow(batch)
         picks = [self._mode] * batch if deterministic else self._playing[:batch]
-        return np.asarray([self.members[m].act(obs[i]) for i, m in enumerate(picks)], dtype=np.int64)
+        return np.asarray([self._row_member(i, m).act(obs[i]) for i, m in enumerate(picks)], dtype=np.int64)
 
     def metadata(self) -> dict[str, Any]:
         return {"members": [policy_to_dict(m) for m in self.members]}

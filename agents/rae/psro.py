@@ -2,8 +2,9 @@
 
 The loop (ours; the paper's loop details are unknown):
 
-1. Each seat starts with one policy (or ``symmetric=True`` shares one population across both seats of a
-   symmetric game).
+1. Each seat starts with one policy (or ``symmetric=True`` keeps one population for both seats of a
+   symmetric game). Every seat owns its member objects (copies, also of the caller's initial policies):
+   a member with state (a random policy's generator) is never played by two seats at once.
 2. Meta-game: every joint profile of population members is played ``episodes_per_cell`` times; episode
    seeds derive from (run seed, member indices, episode index), so cells are reproducible and only new
    cells are evaluated when a population grows. Per cell and agent: mean, variance, CVaR, catastrophe rate.
@@ -11,7 +12,8 @@ The loop (ours; the paper's loop details are unknown):
    formulation of ``stori_envs``), ``"nash"`` (explicit selection), ``"uniform"``, ``"fp"``, ``"prd"``,
    ``"self_play"`` (latest member).
 4. Oracle: a best response of each seat against opponents drawn per episode from the meta-strategy
-   (:mod:`agents.rae.oracles`; optionally penalising return variance).
+   (:mod:`agents.rae.oracles`; optionally penalising return variance). All seats respond to the same
+   populations and meta-strategies; the new members join only after every seat has responded.
 5. Stop after ``max_iters``, when the oracle returns a member again (behaviourally identical), or when for
    two consecutive iterations every seat's improvement U(new) - U(sigma) in the extended meta-game is below
    ``eps_stop``.
@@ -28,6 +30,7 @@ The oracle's objective changes which equilibrium PSRO reaches: report it with ev
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import os
@@ -147,7 +150,7 @@ class PSRO:
     Args:
         env_fn: builds a fresh environment (called for evaluation and by oracles).
         initial: the initial policy of each seat (a list, one per agent) or, with ``symmetric=True``, of
-            the shared population (a single policy or a one-element list).
+            the shared population (a single policy or a one-element list). PSRO plays copies of them.
         oracle: an object with ``best_response(env_fn, seat, opponents, seed) -> OracleResult``.
         config: :class:`PSROConfig`.
         checkpoint: path of the checkpoint written after every iteration (None: no checkpoint).
@@ -164,12 +167,11 @@ class PSRO:
             if n != 2:
                 raise ValueError(f"symmetric: got True for a {n}-player game; allowed: two-player games")
             first = initial[0] if isinstance(initial, (list, tuple)) else initial
-            shared = [first]
-            self.populations = [shared, shared]  # the same list object: one population for both seats
+            self.populations = _seat_copies([first], 2)
         else:
             if not isinstance(initial, (list, tuple)) or len(initial) != n:
                 raise ValueError(f"initial: got {initial!r}; allowed: one policy per agent ({n})")
-            self.populations = [[p] for p in initial]
+            self.populations = [[copy.deepcopy(p)] for p in initial]
         self.cells: dict[tuple[int, ...], Cell] = {}
         self.history: list[IterationRecord] = []
         self.sigma: list[np.ndarray] = []
@@ -263,18 +265,21 @@ class PSRO:
             self.stop_reason = "max_iters"
             return False
         t = self.iteration
-        curves, added = {}, []
+        curves, responses, added = {}, {}, []
+        # Every seat responds to the current populations and sigma (an Opponents snapshot each); adding a
+        # response before the next seat's oracle ran would pair a grown population with the old sigma.
         for i in self._seats():
             seat = self.agents[i]
             opp = Opponents({self.agents[j]: (self.populations[j], self.sigma[j])
                              for j in range(len(self.agents)) if j != i})
             result = self.oracle.best_response(self.env_fn, seat, opp, np.random.SeedSequence(cfg.seed,
                                                                                               spawn_key=(t, i, 1)))
-            curves[seat] = result.curve
-            if any(result.policy == member for member in self.populations[i]):
-                logger.info("iteration %d: %s's best response repeats a member", t + 1, seat)
+            curves[seat], responses[i] = result.curve, result.policy
+        for i, policy in responses.items():
+            if any(policy == member for member in self.populations[i]):
+                logger.info("iteration %d: %s's best response repeats a member", t + 1, self.agents[i])
                 continue
-            self.populations[i].append(result.policy)
+            self._add(i, policy)
             added.append(i)
         self.iteration += 1
         if not added:
@@ -302,6 +307,12 @@ class PSRO:
             self.stop_reason = "max_iters"
         self._save()
         return not self.stop_reason
+
+    def _add(self, i: int, policy: Any) -> None:
+        """Add a best response to seat ``i`` (symmetric: a copy of it to the other seat too)."""
+        self.populations[i].append(policy)
+        if self.config.symmetric:
+            self.populations[1 - i].append(copy.deepcopy(policy))
 
     def _record(self, iteration: int, improvement: list[float], curves: dict, start: float) -> None:
         tables = self.tables()
@@ -390,14 +401,19 @@ class PSRO:
         run.checkpoint = Path(checkpoint)
         run._env = env_fn()
         run.agents = list(run._env.possible_agents)
-        # A symmetric game shares one population object between its two seats.
-        run.populations = [populations[0], populations[0]] if saved.symmetric else populations
+        # A symmetric game keeps one population, each seat its own copies of the members.
+        run.populations = _seat_copies(populations[0], 2) if saved.symmetric else populations
         run.cells, run.sigma, run.history = cells, sigma, history
         run.iteration, run.stop_reason = int(meta["iteration"]), str(meta["stop_reason"])
         run._small_improvements, run._elapsed = int(meta["small_improvements"]), float(meta["elapsed"])
         if run.stop_reason == "max_iters" and run.iteration < saved.max_iters:
             run.stop_reason = ""
         return run
+
+
+def _seat_copies(members: Sequence[Any], seats: int) -> list[list[Any]]:
+    """``seats`` lists of independent copies of ``members`` (a seat never plays another seat's object)."""
+    return [[copy.deepcopy(m) for m in members] for _ in range(seats)]
 
 
 __all__ = ["META_SOLVERS", "PSRO", "PSROConfig", "PSROResult", "effective_action_distribution"]

@@ -18,7 +18,6 @@ suite's setting); ``True`` plays each seat's most likely action or member.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from collections.abc import Callable
@@ -134,7 +133,7 @@ class GameSolver(OnlineAgent):
 
     def learn(self, env_fn: Callable[[], Any], total_steps: int, **kwargs: Any) -> dict[str, Any]:
         """Solve the game; ``total_steps`` is unused by the exact solvers (PSRO uses ``psro_iters``)."""
-        from agents.rae.policy import MixedStrategyAgent, PopulationAgent, PopulationConfig
+        from agents.rae.policy import MixedStrategyAgent, PopulationAgent
         from stori_envs.multiagent import UniformRandomPolicy
 
         env = env_fn()
@@ -152,11 +151,8 @@ class GameSolver(OnlineAgent):
                           PSROConfig(meta_solver=meta, gamma=c.gamma, tau=c.tau, seed=c.seed,
                                      max_iters=c.psro_iters, episodes_per_cell=c.episodes_per_cell,
                                      nash_select=c.select, symmetric=c.symmetric)).run()
-            # Each seat its own copies of the members: a symmetric PSRO shares one population between the
-            # seats, and a member with state (a random policy's stream) must not be shared by two seats.
-            self.seats = [PopulationAgent(PopulationConfig(seed=self._seat_seed(i), sigma=tuple(map(float, sigma))),
-                                          copy.deepcopy(result.populations[i]))
-                          for i, sigma in enumerate(result.sigma)]
+            # PopulationAgent plays per-row copies of the members, so seats and rows never share state.
+            self.seats = [PopulationAgent.from_psro(result, i, self._seat_seed(i)) for i in range(len(result.sigma))]
             return {"iterations": len(result.history), "rae_conv": float(result.rae_conv),
                     "nash_conv": float(result.nash_conv)}
         if env.payoffs is None:

@@ -308,3 +308,30 @@ def test_register_family_validates():
         stori_envs.Family("broken")
     with pytest.raises(ValueError, match="family: got"):
         stori_envs.register_family("not a family")
+
+
+# -- the drift component ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode, switch", [("sudden", "T"), ("sudden", "T-1"), ("cyclic", "T")])
+def test_drift_clock_matches_the_definition_over_resets(mode, switch):
+    """The concept at each step equals concept_two_active(n) with n counted per episode (clock="episode")
+    or across unseeded resets (clock="lifetime"; a seeded reset restarts it)."""
+    from stori_envs.taxonomy.components import ActionReplacement, ComponentHost, Drift, concept_two_active
+
+    for clock in ("episode", "lifetime"):
+        base = gym.make("CartPole-v1")
+        knob = ActionReplacement(base.action_space, 0.0, enabled=False)
+        drift_ = Drift([knob], 4, mode, switch=switch, clock=clock)
+        env = ComponentHost(base, [drift_], stori_type="2.2")
+        n = 0
+        for episode, seed in enumerate([3, None, None, 3]):
+            _, info = env.reset(seed=seed)
+            if clock == "episode" or seed is not None:
+                n = 0
+            assert info["stori"]["concept"] == (2 if clock == "lifetime" and n and
+                                                concept_two_active(n, 4, mode, switch) else 1)
+            for _ in range(5 + episode):
+                info = env.step(0)[4]
+                assert info["stori"]["concept"] == (2 if concept_two_active(n, 4, mode, switch) else 1), (clock, n)
+                assert knob.enabled == (info["stori"]["concept"] == 2)
+                n += 1

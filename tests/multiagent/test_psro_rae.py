@@ -98,7 +98,7 @@ def test_scripted_crossing_meta_game():
     from stori_envs.multiagent import GoPolicy, YieldPolicy
 
     psro = PSRO(CrossingEnv, [GoPolicy()], ExactMatrixOracle(), PSROConfig(episodes_per_cell=2, symmetric=True))
-    psro.populations[0].append(YieldPolicy())
+    psro.populations = [[GoPolicy(), YieldPolicy()], [GoPolicy(), YieldPolicy()]]  # each seat its own members
     psro._evaluate_cells()
     np.testing.assert_allclose(psro.tables()[0], [[-20.2, 1.5], [1.1, -3.0]], atol=1e-12)
     assert psro.cell_statistic("catastrophe")[0].tolist() == [[1.0, 0.0], [0.0, 0.0]]

@@ -108,6 +108,11 @@ class Component:
         a component may return the same dict every step, so callers read it and do not keep it)."""
         return {}
 
+    def uses(self, hook: str) -> bool:
+        """Whether a host needs to call ``hook`` on this component (default: the class overrides it).
+        A component wrapping data (an event, secondaries) may answer per instance."""
+        return overrides(self, hook)
+
     def components(self) -> tuple[Component, ...]:
         """Every component this one holds, itself included (a drift adds its secondaries)."""
         return (self,)

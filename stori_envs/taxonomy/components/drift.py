@@ -79,6 +79,7 @@ class Drift(Component):
         self._hooked = self.secondaries if self.forward else ()
         self.steps = 0
         self.concept = 1
+        self._next_check = 0  # the clock is evaluated at step 0, then only where the concept may change
         self._set_concept(1)
 
     def _set_concept(self, concept: int) -> None:
@@ -92,6 +93,7 @@ class Drift(Component):
     def reseed(self, seed: SeedLike) -> None:
         if seed is not None:
             self.steps = 0  # a seeded reset restarts the clock under both clocks (reproducibility)
+            self._next_check = 0
         for c in self._hooked:
             c.reseed(seed)
 
@@ -101,6 +103,7 @@ class Drift(Component):
         active = self.clock == "lifetime" and concept_two_active(self.steps, self.threshold, self.temporal_mode,
                                                                  self.switch)
         self._set_concept(2 if active else 1)
+        self._next_check = self.steps  # re-evaluate at the next step
         for c in self._hooked:
             c.on_reset(target)
 
@@ -109,18 +112,37 @@ class Drift(Component):
         for c in self._hooked:
             c.begin_step(action)
 
+    def uses(self, hook: str) -> bool:
+        if hook in ("begin_step", "step_action"):
+            return True  # the clock
+        return any(c.uses(hook) for c in self._hooked)
+
     def step_action(self, action: Any) -> Any:
-        self.begin_step_clock()
+        n = self.steps
+        if n >= self._next_check:
+            self._clock(n)
+        self.steps = n + 1
         for c in self._hooked:
             action = c.step_action(action)
         return action
 
     def begin_step_clock(self) -> None:
         """Advance the clock by one agent step and switch the concept when it changes."""
-        active = concept_two_active(self.steps, self.threshold, self.temporal_mode, self.switch)
+        n = self.steps
+        if n >= self._next_check:
+            self._clock(n)
+        self.steps = n + 1
+
+    def _clock(self, n: int) -> None:
+        """Set the concept of step ``n`` and the next step at which it may change (checked only then)."""
+        active = concept_two_active(n, self.threshold, self.temporal_mode, self.switch)
         if active != (self.concept == 2):
             self._set_concept(2 if active else 1)
-        self.steps += 1
+        if self.temporal_mode == "cyclic":
+            self._next_check = (n // self.threshold + 1) * self.threshold
+        else:
+            start = self.threshold - 1 if self.switch == "T-1" else self.threshold
+            self._next_check = start if n < start else 2**63
 
     def before_action(self, action: Any) -> Any:
         for c in self._hooked:
@@ -143,8 +165,11 @@ class Drift(Component):
         return obs
 
     def info_part(self) -> dict[str, Any]:
+        hooked = self._hooked
+        if len(hooked) == 1:
+            return {**hooked[0].info_part(), "concept": self.concept}
         out: dict[str, Any] = {}
-        for c in self._hooked:
+        for c in hooked:
             out.update(c.info_part())
         out["concept"] = self.concept
         return out

@@ -167,6 +167,16 @@ class Events(Component):
         self.event = event
         self.target: Any = None
         self.fired = 0
+        kind = type(event)
+        self._has_before = kind.before is not RandomEvent.before
+        self._has_after = kind.after is not RandomEvent.after
+
+    def uses(self, hook: str) -> bool:
+        if hook in ("before_action", "step_action"):
+            return self._has_before or hook == "step_action"  # step_action also clears the count
+        if hook in ("after_step", "after_frame"):
+            return self._has_after
+        return super().uses(hook)
 
     def on_reset(self, target: Any) -> None:
         self.target = target
@@ -175,6 +185,13 @@ class Events(Component):
 
     def begin_step(self, action: Any) -> None:
         self.fired = 0
+
+    def step_action(self, action: Any) -> Any:
+        fired = 0
+        if self._has_before and self.enabled and self.event.before(self.target, action, self.rng):
+            fired = 1
+        self.fired = fired
+        return action
 
     def before_action(self, action: Any) -> Any:
         if self.enabled and self.event.before(self.target, action, self.rng):

@@ -17,7 +17,7 @@ from typing import Any
 import gymnasium as gym
 
 from stori_envs.taxonomy.components.action import FAST_INTS, action_check, discrete_values
-from stori_envs.taxonomy.components.base import Component, overrides, write_info
+from stori_envs.taxonomy.components.base import Component, write_info
 from stori_envs.taxonomy.components.observation import image_shape
 
 
@@ -38,9 +38,9 @@ class ComponentHost(gym.Wrapper):
         cs = self.components
         # One action per step: begin_step and before_action fused (Component.step_action).
         self._act = tuple(c.step_action for c in cs
-                          if overrides(c, "begin_step") or overrides(c, "before_action") or overrides(c, "step_action"))
-        self._after = tuple(c.after_step for c in cs if overrides(c, "after_step"))
-        self._observe = tuple(c.on_observation for c in cs if overrides(c, "on_observation"))
+                          if c.uses("begin_step") or c.uses("before_action") or c.uses("step_action"))
+        self._after = tuple(c.after_step for c in cs if c.uses("after_step"))
+        self._observe = tuple(c.on_observation for c in cs if c.uses("on_observation"))
         self._act1 = self._act[0] if len(self._act) == 1 else None  # the common case, without a loop
         self._post = bool(self._after or self._observe)
         self._images = bool(self._observe) and image_shape(self.observation_space) is not None

@@ -68,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+ORDER = ("random", "random-medium", "random-expert", "unsafe", "mixed", "medium-replay", "medium", "clinician",
+         "medium-expert", "expert")
+
+
+def _order(dataset_id: str) -> int:
+    tier = dataset_id.rsplit("/", 1)[-1].removesuffix("-v0")
+    return max((i for i, t in enumerate(ORDER) if tier == t or tier.startswith(t + "-")), default=len(ORDER))
+
+
 def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -79,7 +88,7 @@ def _plot(rows: list[dict], path: Path) -> None:
         return
     fig, axes = plt.subplots(1, len(envs), figsize=(3.2 * len(envs), 3.4), squeeze=False)
     for ax, env in zip(axes[0], envs):
-        mine = [r for r in rows if r["dataset_id"].split("/")[1] == env]
+        mine = sorted((r for r in rows if r["dataset_id"].split("/")[1] == env), key=lambda r: _order(r["dataset_id"]))
         names = [r["dataset_id"].split("/")[-1].removesuffix("-v0") for r in mine]
         norm = [100 * (r["returns"]["mean"] - r["ref_min_score"]) / (r["ref_max_score"] - r["ref_min_score"])
                 for r in mine]

@@ -18,7 +18,12 @@ step has more matmuls than this. Wall-clock steps/s is the figure; CPU seconds p
 of each process) are reported beside it to read a loaded machine. The targets come from issue 10:
 ours at least 2x d3rlpy at 2 threads.
 
+On a machine with more runnable threads than cores, OpenMP's default spin-waiting makes 2-thread runs of
+*both* libraries collapse (threads spin while their partner is descheduled); ``OMP_WAIT_POLICY=PASSIVE``
+(set in the environment, inherited by the d3rlpy workers) shows the 2-thread figures without that effect.
+
     python -m benchmarks.td3bc_vs_d3rlpy --steps 400 --repeats 5
+    OMP_WAIT_POLICY=PASSIVE python -m benchmarks.td3bc_vs_d3rlpy --plot docs/images/td3bc_vs_d3rlpy.png
     python -m benchmarks.td3bc_vs_d3rlpy --steps 100 --repeats 3 --profile 200   # + torch.profiler table
 """
 
@@ -243,7 +248,8 @@ def main() -> None:
     emit(f"Command: `{command_line()}`")
     emit(f"Load average (1/5/15 min) at start {load_start}, at end {load_end}; {args.transitions} transitions "
          f"(d3rlpy keeps {info['transitions']}), batch {args.batch_size}, {args.steps} steps x {args.repeats} "
-         f"interleaved rounds after {args.warmup} warm-up steps")
+         f"interleaved rounds after {args.warmup} warm-up steps; OMP_WAIT_POLICY="
+         f"{os.environ.get('OMP_WAIT_POLICY', '(unset: spin, then sleep)')} in both processes")
     emit()
     emit(markdown_table(["threads", "d3rlpy steps/s", "ours steps/s", "ours / d3rlpy (range)", "target",
                          "matmul ceiling steps/s", "ours / ceiling"], rows))

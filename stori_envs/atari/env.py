@@ -19,13 +19,14 @@ with ``frameskip=1`` reproduces ``ALE/<Game>-v5`` (``frameskip=1, repeat_action_
 for frame, and with ``pool=False`` and v5's settings it reproduces ``gym.make("ALE/<Game>-v5")``.
 
 ``info["stori"]["observation_altered"]`` is true exactly when 3.2 changed what the agent sees: a RAM
-peek whose bytes the game rewrote before drawing is compared with the peek without them, and the last
-observation of an episode (after game over the emulator stops, so there is no look-ahead) is drawn
-in-frame from a snapshot of the step's start, see :meth:`AtariStoriEnv._final_peek`.
+peek is compared with the same look-ahead without its bytes unless its mode is proven always effective,
+and the last observation of an episode (after game over the emulator stops, so there is no look-ahead)
+is drawn in-frame from a snapshot of the step's start (:func:`stori_envs.atari.timing.final_peek`).
 
-Concept drift (2.2) builds its secondary component once, disabled, and lists it in
-``drift_components``; :func:`stori_envs.atari.make_atari` wraps the env in the core
-:class:`~stori_envs.taxonomy.drift.ConceptDrift`, which switches it.
+The knobs are the shared components of :mod:`stori_envs.taxonomy.components`, hosted here per frame
+(:mod:`stori_envs.atari.components`); concept drift (2.2) is a ``Drift`` the engine holds, handed the
+secondary component (built once, disabled, also listed in ``drift_components``). When 3.2 meets the
+frame loop is a strategy object of :mod:`stori_envs.atari.timing`.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ class Game:
     action_sets: Mapping[str, tuple[int, ...] | None] = field(default_factory=dict)
     default_action_set: str | None = None
     #: ``(ram, lives) -> bool``: whether the next agent step may end the episode (a RAM peek then keeps a
-    #: snapshot to draw the final frame, see ``AtariStoriEnv._final_peek``). Default: on the last life.
+    #: snapshot to draw the final frame, see ``timing.final_peek``). Default: on the last life.
     ending_soon: Callable[[np.ndarray, int], bool] = field(default=lambda ram, lives: lives <= 1)
 
     def blackout(self, mode: str) -> BlackoutMode:

@@ -92,6 +92,7 @@ class BuildContext:
     workers: int
     chunk: int
     progress: Callable[[int], None] | None = None
+    admission_clock: bool = False  # MedSepsis drift on the admission calendar: reset each episode at its place
 
     def behaviour(self, tier: str, action_space: gym.Space):
         return make_behaviour(self.recipe.kind, tier, action_space, env_id=self.recipe.env_id,
@@ -105,7 +106,7 @@ class BuildContext:
         behaviour = self.behaviour(tier, envs.single_action_space)
         C.collect(envs, behaviour, indices, self.seed, tier, on_chunk, chunk=self.chunk,
                   progress=self.progress if progress else None, cost_names=_cost_names(self.recipe),
-                  reset_options=_admission if self.recipe.kind == "medsepsis" else None)
+                  reset_options=_admission if self.admission_clock else None)
 
 
 def _admission(index: int) -> dict[str, int]:
@@ -259,6 +260,7 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
     spec = env_spec(env_id, kwargs)
     resolved = resolved_profile(spec)
     drift = ((resolved or {}).get("config") or {}).get("drift") or {}
+    admission_clock = drift.get("clock") == "admission"
     if drift.get("clock") == "global":
         raise ValueError(f"profile: got {parsed.slug!r}, a drift on the global clock; allowed: episode-clock drift "
                          "(every dataset episode starts with its own seeded reset, which restarts the global clock, "
@@ -274,7 +276,8 @@ def _build(parsed, recipe, env_id, kwargs, profile_record, n, seed, workers, chu
     total = sum(len(ix) for _, ix in sources)
     started = time.perf_counter()
     with _progress_bar(show, None if mixture else total, f"{parsed.dataset_id}") as advance:
-        ctx = BuildContext(parsed, recipe, env_id, kwargs, profile_record, seed, workers, chunk, advance)
+        ctx = BuildContext(parsed, recipe, env_id, kwargs, profile_record, seed, workers, chunk, advance,
+                           admission_clock)
         envs = ctx.vector_env()
         try:
             refs = reference_scores(ctx, envs, ref_episodes, root / REFS_DIR)

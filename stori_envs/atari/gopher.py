@@ -79,8 +79,8 @@ class FillCancel(AtariEvent):
     cancels_reward = False
 
     def before(self, env, action, rng):
-        shovel = env.ale_actions[action] in SHOVEL_ACTIONS
-        self._pre = env.emulator.getRAM() if self.enabled and (self.fixes or shovel) else None
+        watch = self.enabled and (self.fixes or env.ale_actions[action] in SHOVEL_ACTIONS)
+        self._pre = env.emulator.getRAM() if watch else None
         return False
 
     def after(self, env, action, reward, rng):

@@ -4,7 +4,8 @@ A build writes into ``<root>/.stori-build/<random>/`` (a hidden directory Minari
 ``MINARI_DATASETS_PATH`` pointed there only while Minari creates files, records checksums and the
 fingerprint, validates the result and only then moves the dataset directory to its final place with one
 ``os.rename``. A build killed at any point leaves no directory under the dataset's id, so nothing
-incomplete loads; the next build removes stale temporary directories.
+incomplete loads; a later build removes temporary directories older than 6 hours (younger ones may
+belong to builds still running).
 """
 
 from __future__ import annotations

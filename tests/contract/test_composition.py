@@ -95,3 +95,22 @@ def test_drift_over_an_already_stochastic_env_leaves_the_inner_knob_on():
     env.reset(seed=0)
     executed = [env.step(0)[4]["stori"]["executed_action"] for _ in range(8)]
     assert executed == [1] * 8
+
+
+@pytest.mark.parametrize("inner_id, outer", [
+    ("Breakout", drift(observation("crop", 1.0, mode="1"), "sudden", 1000)),
+    ("MedSepsis-v0", drift(observation("noise", 1.0, noise_std=1e-3), "sudden", 1000)),
+], ids=["atari", "medical"])
+def test_generic_drift_over_a_family_env_leaves_its_knob_on(inner_id, outer):
+    """The same defect across families: the family's own type 1 at p = 1 keeps replacing during concept 1
+    of a generic drift stacked on top (the drift switches only the components it was handed)."""
+    inner_env = stori_envs.make(inner_id, action(1.0))
+    env = stori_envs.make(inner_env, outer)
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    for _ in range(12):
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        assert info["stori"]["concept"] == 1 and info["stori"]["action_replaced"]
+        assert info["stori"]["type"] == "2.2"
+        if terminated or truncated:
+            env.reset()

@@ -65,3 +65,18 @@ def test_drift_build_records_the_switch_step():
         concept = ep.infos["concept"][1:]
         assert m["drift_switch_step"] == int(np.flatnonzero(concept == 2)[0])
         assert not ep.infos["action_replaced"][1:][concept == 1].any()
+
+
+def test_medsepsis_dosing_errors_store_the_executed_doses():
+    build("stori/medsepsis/t1/clinician-v0", episodes=8, ref_episodes=5)
+    ds = minari.load_dataset("stori/medsepsis/t1/clinician-v0")
+    data = load_transitions("stori/medsepsis/t1/clinician-v0")
+    assert data.action_replaced.any()
+    seeds = [int(m["seed"]) for m in ds.storage.get_episode_metadata(range(8))]
+    spec = ds.recover_environment().spec
+    for i, ep in enumerate(ds.iterate_episodes()):
+        rows = data.episode_ids == i
+        obs, _, infos, *_ = replay(spec, seeds[i], ep.actions)
+        np.testing.assert_array_equal(ep.observations, obs)
+        np.testing.assert_array_equal(data.executed_actions[rows], np.stack([x["executed_action"] for x in infos]))
+        np.testing.assert_array_equal(data.action_replaced[rows], [x["stori"]["action_replaced"] for x in infos])

@@ -20,7 +20,9 @@ Contract (stable; changes are additive only):
   every time, enabled or not; a drift advances its clock), ``before_action(action) -> action``
   before executing (per step or per emulator frame), ``after_step(action, reward) -> reward``
   (or ``after_frame`` per frame), ``on_observation(obs) -> obs`` (reset and step), and
-  ``info_part() -> dict``, this knob's keys of ``info["stori"]``.
+  ``info_part() -> dict``, this knob's keys of ``info["stori"]`` (possibly a reused dict: read it).
+  Hosts that execute one action per step may call ``step_action(action)`` (= ``begin_step`` then
+  ``before_action``, fused for speed) and skip the hooks for which ``uses(hook)`` is False.
 * :func:`~.base.write_info` ``(info, stori_type, action, components, **extra)`` is the one writer of
   ``info["stori"]``: neutral keys, then each ``info_part()``, then the family's ``extra`` keys; over a
   record an inner stori environment wrote, it merges (flags or-ed, inner ``executed_action`` kept).
@@ -72,7 +74,8 @@ How a family hosts components (a frame-loop host calls the same hooks per emulat
             return obs, reward, False, False, info
 
 Generic Gymnasium environments are hosted by :class:`~.host.ComponentHost` (a wrapper doing the above
-once per step); :func:`build_components` turns a profile into the components of the generic family.
+once per step); :func:`stori_envs.taxonomy.build.build_components` turns a profile into the components
+of the generic family, and :func:`stori_envs.apply_profile` hosts them.
 """
 
 from __future__ import annotations

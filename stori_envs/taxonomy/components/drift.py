@@ -80,6 +80,7 @@ class Drift(Component):
         self.steps = 0
         self.concept = 1
         self._next_check = 0  # the clock is evaluated at step 0, then only where the concept may change
+        self._custom_begin = type(self).begin_step is not Drift.begin_step
         self._set_concept(1)
 
     def _set_concept(self, concept: int) -> None:
@@ -118,6 +119,8 @@ class Drift(Component):
         return any(c.uses(hook) for c in self._hooked)
 
     def step_action(self, action: Any) -> Any:
+        if self._custom_begin:  # a subclass with its own clock (begin_step): the protocol's default order
+            return super().step_action(action)
         n = self.steps
         if n >= self._next_check:
             self._clock(n)

@@ -10,7 +10,15 @@ from __future__ import annotations
 import importlib
 import logging
 
-from agents.interface import Agent, AgentConfig, OfflineAgent, OnlineAgent, load_agent, register_agent, registered_agents
+from agents.interface import (
+    Agent,
+    AgentConfig,
+    OfflineAgent,
+    OnlineAgent,
+    load_agent,
+    register_agent,
+    registered_agents,
+)
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())

@@ -96,7 +96,7 @@ class Agent(ABC):
     def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions for a batch of observations ``(B, *obs_shape)``, as an array ``(B, *action_shape)``."""
 
-    def seed(self, seed: int | None) -> None:
+    def seed(self, seed: int | None) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Re-seed the agent's own random stream (a no-op for deterministic agents)."""
 
     def bind(self, observation_space: Any, action_space: Any) -> None:  # noqa: B027 - optional hook

@@ -18,7 +18,8 @@ def binomial_interval(successes: int, trials: int, confidence: float = 0.999) ->
 def assert_rate(successes: int, trials: int, p: float, confidence: float = 0.999) -> None:
     """Assert that ``p`` lies inside the binomial interval of the observed rate."""
     low, high = binomial_interval(successes, trials, confidence)
-    assert low <= p <= high, f"observed {successes}/{trials} = {successes / trials:.4f}; p={p} not in [{low:.4f}, {high:.4f}]"
+    assert low <= p <= high, (f"observed {successes}/{trials} = {successes / trials:.4f}; "
+                              f"p={p} not in [{low:.4f}, {high:.4f}]")
 
 
 def fingerprint(*items: Any) -> str:

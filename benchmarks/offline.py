@@ -50,6 +50,7 @@ AGENTS: dict[str, tuple[type, dict[str, Any], bool]] = {
     "ogsrl": (OGSRL, {"max_reference": 5000}, True),
     "ogsrl-unguarded": (OGSRL, {"guardian": "none"}, True),
     "ogsrl-bw0.2": (OGSRL, {"max_reference": 5000, "bandwidth": 0.2}, True),  # a tighter guardian (variant)
+    "ogsrl-freeze": (OGSRL, {"max_reference": 5000, "ood_mode": "freeze"}, True),  # OGSRL's own rollouts (variant)
 }
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % CI
 

@@ -296,7 +296,13 @@ GENERIC_FAMILY = Family(
 
 
 def make_from_spec(env_id: str, profile: Profile | dict | str | None = None, **kwargs: Any) -> gym.Env:
-    """Entry point of ``stori/Stochastic-v0``: ``gym.make("stori/Stochastic-v0", env_id=..., profile=...)``."""
+    """Entry point of ``stori/Stochastic-v0``: ``gym.make("stori/Stochastic-v0", env_id=..., profile=...)``.
+
+    An ``env_id`` that a family owns (``"ALE/Breakout-v5"``, ``"MedSepsis-v0"``) goes to that family,
+    exactly as ``stori_envs.make(env_id, profile)`` does: one id, one environment, whatever the route.
+    """
+    if isinstance(env_id, str) and family_for(env_id).name != GENERIC_FAMILY.name:
+        return make(env_id, profile, **kwargs)
     return build_route(GENERIC_FAMILY, GENERIC_ID, profile, {"env_id": env_id, **kwargs})
 
 

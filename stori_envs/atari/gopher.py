@@ -16,7 +16,6 @@ on a frame that pays the 20 fill points.
 from __future__ import annotations
 
 import numpy as np
-from ale_py import Action
 
 from stori_envs.atari.events import AtariEvent, register_atari_event
 from stori_envs.atari.game import (
@@ -37,7 +36,8 @@ TUNNELS = slice(0, 24)
 FARMER_X, CARROTS, SEED_Y, DUCK, SEED_X = 31, 52, 92, 94, 95
 SCORE = (48, 49, 50)
 FILL_POINTS = 20
-SHOVEL_ACTIONS = frozenset((Action.FIRE, Action.UPFIRE, Action.RIGHTFIRE, Action.LEFTFIRE))  # 1, 5, 6, 7 minimal
+#: ALE action ids of the shovel: FIRE, UPFIRE, RIGHTFIRE, LEFTFIRE (indices 1, 5, 6, 7 of the minimal set).
+SHOVEL_ACTIONS = frozenset((1, 10, 11, 12))
 CARROT_BITS = (2, 1, 0)  # left, middle, right
 CARROT_DELAY = 238  # frames after which carrots may be taken
 
@@ -78,8 +78,12 @@ class FillCancel(AtariEvent):
     name = "fill_restore"
     cancels_reward = False
 
+    def reset(self, env, rng):
+        # Indices of the env's action space that dig (the minimal or the full action set).
+        self._shovel = frozenset(i for i, a in enumerate(env.ale_actions) if a.value in SHOVEL_ACTIONS)
+
     def before(self, env, action, rng):
-        watch = self.enabled and (self.fixes or env.ale_actions[action] in SHOVEL_ACTIONS)
+        watch = self.enabled and (self.fixes or action in self._shovel)
         self._pre = env.emulator.getRAM() if watch else None
         return False
 

@@ -1,11 +1,13 @@
 """``info["stori"]``: the facts of each step, written by the wrappers that know them.
 
-Keys, always present on every ``step`` and ``reset`` of a stori environment:
+Keys present on every ``step`` of a stori environment (``reset`` records leave out the two action
+keys, so that vector environments can batch the record: Gymnasium's info batching cannot mix
+``None`` with the integer actions of the other sub-environments):
 
 =====================  ==============================================================
 ``type``               the profile's stochasticity type id (``"2.2"`` for a drift stack)
 ``concept``            1 (default environment) or 2 (the drift's secondary concept)
-``action``             the action the agent chose (``None`` on reset)
+``action``             the action the agent chose
 ``executed_action``    the action the environment executed (differs under type 1)
 ``action_replaced``    whether type 1 replaced the action this step
 ``event``              whether a type 2.1 event fired this step
@@ -24,13 +26,8 @@ def stori_record(info: dict[str, Any], stori_type: str, action: Any = None) -> d
     """Return ``info["stori"]``, creating it with every key at its neutral value if absent."""
     rec = info.get("stori")
     if rec is None:
-        rec = info["stori"] = {
-            "type": stori_type,
-            "concept": 1,
-            "action": action,
-            "executed_action": action,
-            "action_replaced": False,
-            "event": False,
-            "observation_altered": False,
-        }
+        rec = info["stori"] = {"type": stori_type, "concept": 1, "action_replaced": False, "event": False,
+                               "observation_altered": False}
+        if action is not None:
+            rec["action"] = rec["executed_action"] = action
     return rec

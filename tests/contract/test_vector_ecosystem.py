@@ -24,12 +24,37 @@ def _quiet(recwarn):
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("env_id, kwargs", [
+    (GENERIC_ID, {"env_id": "CartPole-v1", "profile": {"stochasticity_type": "1",
+                  "intrinsic_stochasticity.action_dependent.stochastic_action_prob": 0.3}}),
+    (GENERIC_ID, {"env_id": "CartPole-v1"}),
+    ("stori/MedSepsis-T1-v0", {}),
+])
+def test_make_vec_survives_autoreset_next_to_stepping_envs(env_id, kwargs, mode):
+    """Regression: a reset record held ``action=None``, which Gymnasium's info batching cannot put in the
+    integer array of the stepping sub-environments (TypeError at the first staggered autoreset)."""
+    envs = gym.make_vec(env_id, num_envs=3, vectorization_mode=mode, **kwargs)
+    try:
+        envs.reset(seed=0)
+        envs.action_space.seed(0)
+        resets = 0
+        for _ in range(120):
+            _, _, terminated, truncated, info = envs.step(envs.action_space.sample())
+            resets += int(np.sum(terminated | truncated))
+        assert resets >= 2  # episodes ended while the others kept stepping
+        assert info["stori"]["type"].shape == (3,)
+    finally:
+        envs.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 def test_make_vec_batches_the_record(mode):
     profile = generic_profiles()["2.2"]
     envs = gym.make_vec(GENERIC_ID, num_envs=2, vectorization_mode=mode, env_id="CartPole-v1", profile=profile)
     try:
         _, info = envs.reset(seed=0)
-        assert set(info["stori"]) >= RECORD_KEYS | {f"_{k}" for k in RECORD_KEYS}
+        reset_keys = RECORD_KEYS - {"action", "executed_action"}  # a reset record has no action
+        assert set(info["stori"]) >= reset_keys | {f"_{k}" for k in reset_keys}
         for _ in range(8):
             _, _, _, _, info = envs.step(np.array([0, 1]))
         rec = info["stori"]
@@ -116,3 +141,15 @@ def test_stochastic_id_spec_serialises_and_rebuilds(name):
     env = gym.make(GENERIC_ID, env_id="CartPole-v1", profile=generic_profiles()[name])
     rebuilt = gym.make(gym.envs.registration.EnvSpec.from_json(env.spec.to_json()))
     assert fingerprint(trajectory(env, 1, 30)) == fingerprint(trajectory(rebuilt, 1, 30))
+
+
+@pytest.mark.parametrize("env_id, profile", [("ALE/Breakout-v5", None), ("MedSepsis-v0", "T1")])
+def test_stochastic_id_hands_family_ids_to_their_family(env_id, profile):
+    """Regression: ``stori/Stochastic-v0`` built every ``env_id`` with the generic family, so
+    ``env_id="ALE/Breakout-v5"`` lost the Atari family's engine (and its presets)."""
+    from helpers import rollout
+
+    via_id = gym.make(GENERIC_ID, env_id=env_id, profile=profile)
+    direct = stori_envs.make(env_id, profile)
+    assert type(via_id.unwrapped) is type(direct.unwrapped)
+    assert fingerprint(rollout(via_id, 0, 30)) == fingerprint(rollout(direct, 0, 30))

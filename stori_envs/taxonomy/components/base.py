@@ -128,7 +128,7 @@ def overrides(component: Component, hook: str) -> bool:
 
 def write_info(info: dict[str, Any], stori_type: str, action: Any = None,
                components: Sequence[Component] = (), **extra: Any) -> dict[str, Any]:
-    """Write ``info["stori"]`` for one step (or reset: ``action=None``) and return it. The one writer.
+    """Write ``info["stori"]`` for one step (or reset: ``action=None``, no action keys) and return it. The one writer.
 
     A fresh record gets every key of :mod:`stori_envs.taxonomy.record` at its neutral value, then
     each component's :meth:`~Component.info_part`, then ``extra`` (a family's own keys). When an inner
@@ -138,20 +138,22 @@ def write_info(info: dict[str, Any], stori_type: str, action: Any = None,
     """
     rec = info.get("stori")
     if rec is None:
-        if len(components) == 1:  # the common case: one dict display, no update call
-            rec = info["stori"] = {"type": stori_type, "concept": 1, "action": action, "executed_action": action,
-                                   "action_replaced": False, "event": False, "observation_altered": False,
-                                   **components[0].info_part()}
+        # A reset record carries no action keys: a None among the integer actions of the other
+        # sub-environments would break Gymnasium's batching of info in vector environments.
+        if action is None:
+            rec = info["stori"] = {"type": stori_type, "concept": 1, "action_replaced": False, "event": False,
+                                   "observation_altered": False}
         else:
             rec = info["stori"] = {"type": stori_type, "concept": 1, "action": action, "executed_action": action,
                                    "action_replaced": False, "event": False, "observation_altered": False}
-            for c in components:
-                rec.update(c.info_part())
+        for c in components:
+            rec.update(c.info_part())
         if extra:
             rec.update(extra)
         return rec
     rec["type"] = stori_type
-    rec["action"] = action
+    if action is not None:
+        rec["action"] = action
     parts: dict[str, Any] = {}
     for c in components:
         parts.update(c.info_part())

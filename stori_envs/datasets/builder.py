@@ -44,7 +44,7 @@ REF_OFFSET = 1_000_000  # reference-score episodes use indices from here: disjoi
 def datasets_root() -> Path:
     """``$MINARI_DATASETS_PATH``, or Minari's default (``~/.minari/datasets``)."""
     root = os.environ.get("MINARI_DATASETS_PATH") or os.path.join(os.path.expanduser("~"), ".minari", "datasets")
-    return Path(root)
+    return Path(root).expanduser().resolve()  # absolute: Minari is pointed at sub-folders of it during a build
 
 
 def env_spec(env_id: str, kwargs: dict[str, Any]) -> gym.envs.registration.EnvSpec:
@@ -217,7 +217,7 @@ def build(name: str, profile: str | dict | None = None, *, episodes: int | None 
             raise ValueError(f"{field_name}: got {value!r}; allowed: an integer >= {low}")
     n = episodes or recipe.episodes
     ref_episodes = ref_episodes or recipe.ref_episodes
-    root = Path(root) if root is not None else datasets_root()
+    root = Path(root).expanduser().resolve() if root is not None else datasets_root()
     root.mkdir(parents=True, exist_ok=True)
     _cleanup_stale(root)
     dataset_id = parsed.dataset_id

@@ -156,3 +156,11 @@ def test_mixture_of_short_random_and_long_expert_episodes_keeps_its_share():
     assert mix["target_transitions"] == 2000 and len(mix["sources"]["expert"]["selected"]) == 1
     assert mix["realised_transition_share"] == pytest.approx(0.50, abs=0.01)
     assert len(mix["sources"]["random"]["selected"]) > 50
+
+
+def test_a_relative_root_is_the_same_as_its_absolute_path(tmp_path, monkeypatch):
+    """Regression: ``build(..., root="relative/dir")`` doubled the path once Minari was pointed inside it."""
+    monkeypatch.chdir(tmp_path)
+    record = build("stori/medsepsis/clinician-v0", episodes=3, seed=1, ref_episodes=3, root="rel/data")
+    data = load_transitions("stori/medsepsis/clinician-v0", root=tmp_path / "rel" / "data")
+    assert data.metadata["fingerprint"] == record["fingerprint"]

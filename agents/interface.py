@@ -209,18 +209,25 @@ def load_agent(path: str | os.PathLike, *, device: str | None = None) -> Agent:
     return agent_class(header["agent"]).load(path, device=device)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename: a kill never leaves half a file."""
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_name)`` on a temporary file beside ``path``, flush it to disk, then rename it to
+    ``path``: a kill at any moment leaves either the old file or the whole new one, never half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True, default=_jsonable)
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` atomically (see :func:`atomic_write`)."""
+    text = json.dumps(data, indent=2, sort_keys=True, default=_jsonable)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def as_batch(obs: Any, observation_shape: tuple[int, ...]) -> tuple[np.ndarray, bool]:

@@ -34,7 +34,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from agents.interface import AgentConfig, OfflineAgent, as_batch, read_agent_header
+from agents.interface import AgentConfig, OfflineAgent, as_batch, atomic_write, read_agent_header
 from agents.offline.data import NORMALIZERS, Batch, DataSpec, Normalizer, TensorData, check_transitions
 from stori_envs.datasets.transitions import Transitions
 from stori_envs.taxonomy.validation import check_choice, check_int_tuple, check_number, field_error
@@ -302,10 +302,10 @@ class OfflineBase(OfflineAgent):
         weights.update(self.obs_norm.state("obs_norm"))
         weights.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in self.extra_state.items()})
         files = {"weights": f"weights-{tag}.safetensors", "train": f"train-{tag}.pt"}
-        _atomic(path / files["weights"], lambda f: save_file(weights, f))
+        atomic_write(path / files["weights"], lambda f: save_file(weights, f))
         train_state = {"optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
                        "generators": {k: g.get_state() for k, g in self.generators.items()}}
-        _atomic(path / files["train"], lambda f: torch.save(train_state, f))
+        atomic_write(path / files["train"], lambda f: torch.save(train_state, f))
         self._files = files
         super().save(path)  # agent.json, the commit point
         for stale in list(path.glob("weights-*.safetensors")) + list(path.glob("train-*.pt")):
@@ -355,18 +355,6 @@ class OfflineBase(OfflineAgent):
     def parameters_snapshot(self) -> dict[str, torch.Tensor]:
         """Every network's tensors by name (copies): what "identical weights" compares."""
         return {f"{n}.{k}": v.detach().clone() for n, m in self.modules.items() for k, v in m.state_dict().items()}
-
-
-def _atomic(file: Path, write: Callable[[str], None]) -> None:
-    tmp = file.with_name(f".{file.name}.tmp")
-    try:
-        write(str(tmp))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _progress(enabled: bool, start: int, total: int, name: str):

@@ -193,9 +193,9 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="then profile this many of our steps (torch.profiler)")
     parser.add_argument("--plot", type=Path, default=None, help="write a bar chart (PNG) here")
     args = parser.parse_args()
-    for name in ("steps", "repeats", "transitions", "batch_size"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= 1")
+    for name, least in (("steps", 1), ("repeats", 3), ("transitions", 1000), ("batch_size", 1), ("warmup", 0)):
+        if getattr(args, name) < least:  # offline.md 4.3: the median of at least 3 runs
+            parser.error(f"--{name.replace('_', '-')}: got {getattr(args, name)}; allowed: an integer >= {least}")
     if not Path(args.d3rlpy_python).exists():
         parser.error(f"--d3rlpy-python: got {args.d3rlpy_python}; allowed: the python of a virtual environment with "
                      "torch and d3rlpy==2.8.1 (python3 -m venv DIR && DIR/bin/pip install torch d3rlpy==2.8.1)")

@@ -50,9 +50,7 @@ def _show(args: argparse.Namespace) -> int:
     path = str(dataset_path(args.name))
     rows = [r for r in catalogue() if r["path"] == path]
     if not rows:
-        print(f"name: got {args.name!r}; allowed: one of `stori-envs datasets list` (nothing at {path})",
-              file=sys.stderr)
-        return 2
+        raise ValueError(f"name: got {args.name!r}; allowed: one of `stori-envs datasets list` (nothing at {path})")
     r = rows[0]
     if args.json:
         print(json.dumps(r, indent=2, default=str))

@@ -85,3 +85,4 @@ def markdown_table(header: list[str], rows: list[list[object]]) -> str:
 def emit(text: str = "") -> None:
     """Write a line of a benchmark's report to standard output (the scripts' product, not logging)."""
     sys.stdout.write(text + "\n")
+    sys.stdout.flush()  # rows show as they are measured, also through a pipe

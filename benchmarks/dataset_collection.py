@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import command_line, git_revision, machine_description
+from benchmarks.common import command_line, emit, git_revision, machine_description
 
 CLOCK = time.perf_counter
 
@@ -115,8 +115,9 @@ with tempfile.TemporaryDirectory(dir=sys.argv[4]) as root:
     seconds = time.perf_counter() - t0
     import os
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(r["path"]) for f in fs)
-print(json.dumps({"transitions": r["transitions"], "seconds": round(seconds, 1), "file_mb": round(size / 1e6, 1),
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+peak_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+sys.stdout.write(json.dumps({"transitions": r["transitions"], "seconds": round(seconds, 1),
+                             "file_mb": round(size / 1e6, 1), "peak_rss_mb": peak_mb}) + "\n")
 """
 
 
@@ -141,21 +142,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
-    print(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}", flush=True)
-    print("| case | workers | bare (tr/s) | collect (tr/s) | build (tr/s) | collect/bare | build/bare |")
-    print("|---|---|---|---|---|---|---|", flush=True)
+    emit(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}")
+    emit("| case | workers | bare (tr/s) | collect (tr/s) | build (tr/s) | collect/bare | build/bare |")
+    emit("|---|---|---|---|---|---|---|")
     for case in args.cases:
         for w in args.workers:
             r = throughput(case, args.episodes, w, args.repeats)
-            print(f"| {case} | {w} | {r['bare']} | {r['collect']} | {r['build']} | {r['collect/bare']} | "
-                  f"{r['build/bare']} |", flush=True)
+            emit(f"| {case} | {w} | {r['bare']} | {r['collect']} | {r['build']} | {r['collect/bare']} | "
+                  f"{r['build/bare']} |")
     if args.memory_sizes:
-        print("\n| transitions | chunk (episodes) | seconds | file (MB) | peak RSS (MB) |\n|---|---|---|---|---|")
+        emit("\n| transitions | chunk (episodes) | seconds | file (MB) | peak RSS (MB) |\n|---|---|---|---|---|")
         for size in args.memory_sizes:
             for chunk in args.chunks:
                 m = memory(size, chunk, args.workdir)
-                print(f"| {m['transitions']} | {m['chunk']} | {m['seconds']} | {m['file_mb']} | {m['peak_rss_mb']} |",
-                      flush=True)
+                emit(f"| {m['transitions']} | {m['chunk']} | {m['seconds']} | {m['file_mb']} | {m['peak_rss_mb']} |")
     return 0
 
 

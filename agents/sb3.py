@@ -220,13 +220,18 @@ class SB3Agent(OnlineAgent):
 
 @register_agent("sb3-ppo")
 class SB3PPO(SB3Agent):
+    """Stable-Baselines3 PPO, trained online; samples its Gaussian/categorical policy when not deterministic."""
+
     algorithm = "PPO"
     config_class = PPOConfig
 
 
 @register_agent("sb3-dqn")
 class SB3DQN(SB3Agent):
-    """Greedy in evaluation; ``deterministic=False`` acts greedily too (DQN's policy has no distribution)."""
+    """Stable-Baselines3 DQN, trained online; greedy in evaluation.
+
+    ``deterministic=False`` acts greedily too: DQN's policy has no distribution to sample.
+    """
 
     algorithm = "DQN"
     config_class = DQNConfig
@@ -237,6 +242,8 @@ class SB3DQN(SB3Agent):
 
 @register_agent("sb3-sac")
 class SB3SAC(SB3Agent):
+    """Stable-Baselines3 SAC, trained online (continuous actions); the mean action when deterministic."""
+
     algorithm = "SAC"
     config_class = SACConfig
 

@@ -163,24 +163,11 @@ def _variant_factory(variant: dict[str, Any]) -> Callable[[], gym.Env]:
 
 
 def available_agents() -> dict[str, type]:
-    """Every registered agent class of the modules present in this installation, by name.
+    """Every registered agent class by name: the suite's agents and the risk-game solvers beside the loop."""
+    import benchmarks.evaluation.games  # noqa: F401  (registers the game-* solvers)
+    from agents.interface import registered_agents
 
-    Like :func:`agents.import_agents`, but an agent module that does not exist yet (the offline agents
-    and the RAE policies land separately) is skipped instead of failing the whole sweep.
-    """
-    import importlib
-    import importlib.util
-
-    from agents import AGENT_MODULES, interface
-
-    for name in (*AGENT_MODULES, "benchmarks.evaluation.games"):  # the risk-game solvers live beside the loop
-        try:
-            if importlib.util.find_spec(name) is None:
-                continue
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            logger.debug("agents from %s unavailable: %s is not installed", name, exc.name)
-    return dict(interface._REGISTRY)
+    return registered_agents()
 
 
 def build_agent(spec: dict[str, Any], seed: int):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.common import command_line, git_revision, machine_description
+from benchmarks.common import command_line, emit, git_revision, machine_description
 
 #: Tiers built per environment, with the sizes used in docs/datasets.md (episodes).
 PLAN = {
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from stori_envs.datasets.listing import catalogue
 
     root = datasets_root()
-    print(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}\nroot: {root}",
+    emit(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}\nroot: {root}",
           flush=True)
     for env in args.envs:
         tiers, episodes = PLAN[env]
@@ -51,17 +51,17 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             r = build(name, episodes=max(1, int(episodes * args.scale)), seed=args.seed, workers=args.workers,
                       progress=True)
-            print(f"built {name}: {r['episodes']} episodes, {r['transitions']} transitions, {r['seconds']:.0f} s",
+            emit(f"built {name}: {r['episodes']} episodes, {r['transitions']} transitions, {r['seconds']:.0f} s",
                   flush=True)
     rows = [r for r in catalogue(root) if r.get("complete") and r["dataset_id"].split("/")[1] in args.envs
             and r["dataset_id"].count("/") == 2]
-    print("\n| dataset | episodes | transitions | MB | return mean ± std | normalised | cost mean | ref min / max |")
-    print("|---|---|---|---|---|---|---|---|")
+    emit("\n| dataset | episodes | transitions | MB | return mean ± std | normalised | cost mean | ref min / max |")
+    emit("|---|---|---|---|---|---|---|---|")
     for r in rows:
         ret = r["returns"]
         norm = 100 * (ret["mean"] - r["ref_min_score"]) / (r["ref_max_score"] - r["ref_min_score"])
         cost = f"{r['costs']['mean']:.2f}" if r.get("costs") else "-"
-        print(f"| {r['dataset_id']} | {r['episodes']} | {r['transitions']} | {r['size_bytes'] / 1e6:.1f} | "
+        emit(f"| {r['dataset_id']} | {r['episodes']} | {r['transitions']} | {r['size_bytes'] / 1e6:.1f} | "
               f"{ret['mean']:.1f} ± {ret['std']:.1f} | {norm:.0f} | {cost} | "
               f"{r['ref_min_score']:.1f} / {r['ref_max_score']:.1f} |")
     _plot(rows, Path(args.plot))

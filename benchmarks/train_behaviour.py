@@ -27,6 +27,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from benchmarks.common import emit
 from stori_envs.datasets.behaviour.actor import SquashedGaussianActor, export_sb3_actor
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "stori_envs" / "datasets" / "behaviour" / "checkpoints"
@@ -99,7 +100,7 @@ def select(args: argparse.Namespace, work: Path, log: list[dict], seconds: float
                 "chosen": {k: {"step": e["step"], "return": e["return"]} for k, e in chosen.items()},
                 "log": log}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    print(json.dumps(manifest["chosen"], indent=1))
+    emit(json.dumps(manifest["chosen"], indent=1))
 
 
 def table() -> str:
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="no training: choose the checkpoints from an interrupted run's log in --workdir")
     args = p.parse_args(argv)
     if args.table:
-        print(table())
+        emit(table())
         return 0
     if args.env is None or (not args.select_only and (args.steps is None or args.every is None)):
         p.error("--env, --steps and --every are required (or --table / --select-only)")
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_seed = 10_000  # evaluation episodes are disjoint from the dataset seeds (0..)
     r_random = random_return(args.env, 20, eval_seed)
     log.append({"step": 0, "return": r_random, "file": None})
-    print(f"random: {r_random:.1f}", flush=True)
+    emit(f"random: {r_random:.1f}")
     start = time.time()
 
     class Export(BaseCallback):
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.append({"step": self.num_timesteps, "return": ret, "file": path.name,
                             "seconds": round(time.time() - start, 1)})
                 (work / "log.json").write_text(json.dumps(log, indent=1))
-                print(f"{args.env} step {self.num_timesteps}: return {ret:.1f} ({time.time() - start:.0f}s)",
+                emit(f"{args.env} step {self.num_timesteps}: return {ret:.1f} ({time.time() - start:.0f}s)",
                       flush=True)
             return True
 

@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from stori_envs.datasets.listing import catalogue
 
     root = datasets_root()
-    emit(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}\nroot: {root}",
-          flush=True)
+    emit(f"machine: {machine_description()}\ncommand: {command_line()}\nrevision: {git_revision()}\nroot: {root}")
     for env in args.envs:
         tiers, episodes = PLAN[env]
         for tier in tiers:
@@ -51,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             r = build(name, episodes=max(1, int(episodes * args.scale)), seed=args.seed, workers=args.workers,
                       progress=True)
-            emit(f"built {name}: {r['episodes']} episodes, {r['transitions']} transitions, {r['seconds']:.0f} s",
-                  flush=True)
+            emit(f"built {name}: {r['episodes']} episodes, {r['transitions']} transitions, {r['seconds']:.0f} s")
     rows = [r for r in catalogue(root) if r.get("complete") and r["dataset_id"].split("/")[1] in args.envs
             and r["dataset_id"].count("/") == 2]
     emit("\n| dataset | episodes | transitions | MB | return mean ± std | normalised | cost mean | ref min / max |")

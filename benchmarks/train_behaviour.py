@@ -166,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 log.append({"step": self.num_timesteps, "return": ret, "file": path.name,
                             "seconds": round(time.time() - start, 1)})
                 (work / "log.json").write_text(json.dumps(log, indent=1))
-                emit(f"{args.env} step {self.num_timesteps}: return {ret:.1f} ({time.time() - start:.0f}s)",
-                      flush=True)
+                emit(f"{args.env} step {self.num_timesteps}: return {ret:.1f} ({time.time() - start:.0f}s)")
             return True
 
     model = SAC("MlpPolicy", gym.make(args.env), learning_rate=cfg["learning_rate"],

@@ -40,7 +40,6 @@ from stori_envs.medical.physiology import (
     spo2,
 )
 from stori_envs.medical.taxonomy import (
-    ClockedDrift,
     FrailCohort,
     ResistantStrain,
     adverse_events,
@@ -50,7 +49,7 @@ from stori_envs.medical.taxonomy import (
     dosing_errors,
     missing_charts,
 )
-from stori_envs.taxonomy.components import Component, action_check, overrides, write_info
+from stori_envs.taxonomy.components import Component, Drift, action_check, overrides, write_info
 from stori_envs.taxonomy.seeding import make_stream
 
 logger = logging.getLogger(__name__)
@@ -179,10 +178,10 @@ class MedSepsisEnv(gym.Env):
                                                       "3.2": list(self._chart_parts)}
         secondaries = by_type.pop(switched, None) or (concept_components(c.drift) if c.drift is not None else [])
         top: list[Component] = [k for knobs in by_type.values() for k in knobs]
-        self._drift: ClockedDrift | None = None
+        self._drift: Drift | None = None
         if c.drift is not None:
-            self._drift = ClockedDrift(secondaries, c.drift.threshold, c.drift.temporal_mode, switch=c.drift.switch,
-                                       clock=self._drift_clock)
+            self._drift = Drift(secondaries, c.drift.threshold, c.drift.temporal_mode, switch=c.drift.switch,
+                                clock=self._drift_clock)
             top.append(self._drift)
         self.components: tuple[Component, ...] = tuple(top)
         concepts = secondaries if c.drift is not None else []

@@ -13,8 +13,8 @@ every family), with MedSepsis's knowledge handed to it as data:
   asks which features are hidden (``hidden()``) and then carries the last value forward; the
   MedSepsis-only lab rules (``schedule``, ``mnar``) are components too (:class:`LabSchedule`, :class:`LabsMNAR`);
 * type 2.2, drift: :class:`~stori_envs.taxonomy.components.Drift` handed its secondaries (above, or the
-  physiology concepts :class:`ResistantStrain` and :class:`FrailCohort`), on MedSepsis's clocks
-  (:class:`ClockedDrift`).
+  physiology concepts :class:`ResistantStrain` and :class:`FrailCohort`), reading one of MedSepsis's clocks
+  (``Drift(..., clock=<function>)``).
 
 Each component draws only from its own stream, re-derived at every reset from the episode's seed
 sequence; a disabled one draws nothing, so enabling a knob never shifts another knob's draws and a
@@ -29,7 +29,7 @@ the hidden physiology, and MNAR labs depend on the true SOFA.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -53,12 +53,10 @@ from stori_envs.medical.presets import TAXONOMY_PRESETS, preset_name
 from stori_envs.taxonomy.components import (
     ActionReplacement,
     Component,
-    Drift,
     Dropout,
     Events,
     Mask,
     RandomEvent,
-    concept_two_active,
 )
 from stori_envs.taxonomy.profile import Profile, as_profile
 
@@ -220,38 +218,6 @@ class FrailCohort(Component):
 
     stori_type = "2.2"
     stream_name = "concept/frail_cohort"
-
-
-class ClockedDrift(Drift):
-    """The shared :class:`Drift` on a clock its host reads out: MedSepsis's admission calendar, its global
-    step count or the episode's step (``clock()`` returns the current value). Only the clock differs;
-    the switching of the handed secondaries and the forwarding of their hooks are :class:`Drift`'s."""
-
-    def __init__(self, components: Sequence[Component], threshold: int, temporal_mode: str, *, switch: str,
-                 clock: Callable[[], int]) -> None:
-        super().__init__(components, threshold, temporal_mode, switch=switch, clock="episode")
-        self.read_clock = clock
-
-    def refresh(self) -> int:
-        """Switch the concept to the clock's current value; returns the concept."""
-        active = concept_two_active(self.read_clock(), self.threshold, self.temporal_mode, self.switch)
-        if active != (self.concept == 2):
-            self._set_concept(2 if active else 1)
-        return self.concept
-
-    def reseed(self, seed: Any) -> None:
-        for c in self._hooked:  # the host owns the clock: a reseed only reaches the secondaries
-            c.reseed(seed)
-
-    def on_reset(self, target: Any) -> None:
-        self.refresh()
-        for c in self._hooked:
-            c.on_reset(target)
-
-    def begin_step(self, action: Any) -> None:
-        self.refresh()
-        for c in self._hooked:
-            c.begin_step(action)
 
 
 def concept_components(block: DriftBlock) -> list[Component]:

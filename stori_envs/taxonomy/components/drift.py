@@ -10,7 +10,7 @@ its secondaries, so a host treats it like any other component.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from stori_envs.taxonomy.components.base import Component, SeedLike
@@ -44,7 +44,9 @@ class Drift(Component):
         clock: ``"episode"`` (the count restarts at every reset, the taxonomy's definition) or
             ``"lifetime"`` (the count runs across episodes, for simulators whose episodes are
             shorter than T); a seeded reset restarts it in both cases, so the same seeds give the
-            same trajectories.
+            same trajectories. Or a function returning the clock's current value, which its host
+            keeps (MedSepsis's admission calendar): the drift reads it at every reset and step
+            (:meth:`refresh`) and counts nothing itself.
         forward: whether the hooks reach the secondaries (True, the usual case: the drift's host runs
             them). False: the drift only switches them, for components hosted elsewhere (the inner
             environment runs their hooks at its own timing).
@@ -56,15 +58,15 @@ class Drift(Component):
     stream_name = "drift"
 
     def __init__(self, components: Sequence[Component], threshold: int, temporal_mode: str = "sudden", *,
-                 switch: str = "T", clock: str = "episode", forward: bool = True) -> None:
+                 switch: str = "T", clock: str | Callable[[], int] = "episode", forward: bool = True) -> None:
         super().__init__(enabled=True)
         if temporal_mode not in TEMPORAL_MODES:
             raise ValueError(f"intrinsic_stochasticity.action_independent_concept_drift.temporal_mode: got "
                              f"{temporal_mode!r}; allowed: 'sudden', 'cyclic'")
         if switch not in SWITCHES:
             raise ValueError(f"semantics.drift_switch: got {switch!r}; allowed: 'T', 'T-1'")
-        if clock not in CLOCKS:
-            raise ValueError(f"drift clock: got {clock!r}; allowed: 'episode', 'lifetime'")
+        if not callable(clock) and clock not in CLOCKS:
+            raise ValueError(f"drift clock: got {clock!r}; allowed: 'episode', 'lifetime' or a function")
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
             raise ValueError(f"intrinsic_stochasticity.action_independent_concept_drift.temporal_threshold: "
                              f"got {threshold!r}; allowed: an integer >= 1")
@@ -75,12 +77,12 @@ class Drift(Component):
         self.temporal_mode = temporal_mode
         self.switch = switch
         self.clock = clock
+        self._read_clock = clock if callable(clock) else None
         self.forward = bool(forward)
         self._hooked = self.secondaries if self.forward else ()
         self.steps = 0
         self.concept = 1
         self._next_check = 0  # the clock is evaluated at step 0, then only where the concept may change
-        self._custom_begin = type(self).begin_step is not Drift.begin_step
         self._set_concept(1)
 
     def _set_concept(self, concept: int) -> None:
@@ -99,6 +101,11 @@ class Drift(Component):
             c.reseed(seed)
 
     def on_reset(self, target: Any) -> None:
+        if self._read_clock is not None:
+            self.refresh()
+            for c in self._hooked:
+                c.on_reset(target)
+            return
         if self.clock == "episode":
             self.steps = 0
         active = self.clock == "lifetime" and concept_two_active(self.steps, self.threshold, self.temporal_mode,
@@ -119,18 +126,23 @@ class Drift(Component):
         return any(c.uses(hook) for c in self._hooked)
 
     def step_action(self, action: Any) -> Any:
-        if self._custom_begin:  # a subclass with its own clock (begin_step): the protocol's default order
-            return super().step_action(action)
-        n = self.steps
-        if n >= self._next_check:
-            self._clock(n)
-        self.steps = n + 1
+        self.begin_step_clock()
         for c in self._hooked:
             action = c.step_action(action)
         return action
 
+    def refresh(self) -> int:
+        """Set the concept from a host-kept clock's current value (``clock`` a function); returns it."""
+        active = concept_two_active(self._read_clock(), self.threshold, self.temporal_mode, self.switch)
+        if active != (self.concept == 2):
+            self._set_concept(2 if active else 1)
+        return self.concept
+
     def begin_step_clock(self) -> None:
         """Advance the clock by one agent step and switch the concept when it changes."""
+        if self._read_clock is not None:
+            self.refresh()
+            return
         n = self.steps
         if n >= self._next_check:
             self._clock(n)

@@ -45,36 +45,35 @@ class _Hosted(ComponentHost, gym.utils.RecordConstructorArgs):
         return self.component.p
 
 
-def _common(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def _common(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(stori_type, settings)``: the settings go to the component and are recorded for ``env.spec``."""
     stori_type = kwargs.pop("stori_type", "3.2")
-    seed_policy = kwargs.pop("seed_policy", "gymnasium")
-    enabled = kwargs.pop("enabled", True)
+    settings = {"seed_policy": kwargs.pop("seed_policy", "gymnasium"), "enabled": kwargs.pop("enabled", True)}
     if kwargs:
         raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
-    return stori_type, {"seed_policy": seed_policy, "enabled": enabled}, {"seed_policy": seed_policy,
-                                                                          "enabled": enabled}
+    return stori_type, settings
 
 
 class CropObservation(_Hosted):
     """With probability ``p``, black out half of the image (modes 1-4) or all but a random disc (mode 5)."""
 
     def __init__(self, env: gym.Env, mode: str, p: float, torch_radius: int = 75, **kwargs: Any) -> None:
-        stori_type, comp, rec = _common(kwargs)
+        stori_type, settings = _common(kwargs)
         h, w, _ = require_image(env.observation_space, "crop")
-        super().__init__(env, Crop(h, w, mode, p, torch_radius, **comp), stori_type, mode=mode, p=p,
-                         torch_radius=torch_radius, **rec)
+        super().__init__(env, Crop(h, w, mode, p, torch_radius, **settings), stori_type, mode=mode, p=p,
+                         torch_radius=torch_radius, **settings)
 
 
 class BlackoutObservation(_Hosted):
     """With probability ``p``, fill fixed rectangles (``regions``) with their colours."""
 
     def __init__(self, env: gym.Env, regions: Sequence[Region], p: float, **kwargs: Any) -> None:
-        stori_type, comp, rec = _common(kwargs)
+        stori_type, settings = _common(kwargs)
         h, w, c = require_image(env.observation_space, "blackout")
         recorded = [r.to_list() if isinstance(r, Region) else list(r) for r in regions]
         parsed = [Region.parse(f"partial_observation.regions[{i}]", r) for i, r in enumerate(regions)]
-        super().__init__(env, Blackout(h, w, c, parsed, p, env.observation_space.dtype, **comp), stori_type,
-                         regions=recorded, p=p, **rec)
+        super().__init__(env, Blackout(h, w, c, parsed, p, env.observation_space.dtype, **settings), stori_type,
+                         regions=recorded, p=p, **settings)
 
 
 class FeatureMask(_Hosted):
@@ -82,10 +81,10 @@ class FeatureMask(_Hosted):
 
     def __init__(self, env: gym.Env, features: Sequence[int] | None, p: float = 1.0, fill: float = 0.0,
                  append_mask: bool = False, **kwargs: Any) -> None:
-        stori_type, comp, rec = _common(kwargs)
-        super().__init__(env, Mask(env.observation_space, features, p, fill, append_mask, **comp), stori_type,
+        stori_type, settings = _common(kwargs)
+        super().__init__(env, Mask(env.observation_space, features, p, fill, append_mask, **settings), stori_type,
                          features=None if features is None else list(features), p=p, fill=fill,
-                         append_mask=append_mask, **rec)
+                         append_mask=append_mask, **settings)
 
 
 class FeatureDropout(_Hosted):
@@ -93,10 +92,10 @@ class FeatureDropout(_Hosted):
 
     def __init__(self, env: gym.Env, p: float, features: Sequence[int] | None = None, fill: float = 0.0,
                  append_mask: bool = False, **kwargs: Any) -> None:
-        stori_type, comp, rec = _common(kwargs)
-        super().__init__(env, Dropout(env.observation_space, p, features, fill, append_mask, **comp), stori_type,
+        stori_type, settings = _common(kwargs)
+        super().__init__(env, Dropout(env.observation_space, p, features, fill, append_mask, **settings), stori_type,
                          p=p, features=None if features is None else list(features), fill=fill,
-                         append_mask=append_mask, **rec)
+                         append_mask=append_mask, **settings)
 
 
 class ObservationNoise(_Hosted):
@@ -104,6 +103,6 @@ class ObservationNoise(_Hosted):
 
     def __init__(self, env: gym.Env, std: float, p: float = 1.0, features: Sequence[int] | None = None,
                  **kwargs: Any) -> None:
-        stori_type, comp, rec = _common(kwargs)
-        super().__init__(env, Noise(env.observation_space, std, p, features, **comp), stori_type,
-                         std=std, p=p, features=None if features is None else list(features), **rec)
+        stori_type, settings = _common(kwargs)
+        super().__init__(env, Noise(env.observation_space, std, p, features, **settings), stori_type,
+                         std=std, p=p, features=None if features is None else list(features), **settings)

@@ -28,8 +28,8 @@ class Cropper:
 
     def __init__(self, mode: str, height: int, width: int, torch_radius: int = 75) -> None:
         if mode not in CROP_DESCRIPTIONS:
-            raise ValueError(f"partial_observation.mode: got {mode!r}; allowed crop modes: "
-                             + ", ".join(CROP_DESCRIPTIONS))
+            raise ValueError(f"partial_observation.mode: got {mode!r}; allowed crop modes (strings): "
+                             + ", ".join(map(repr, CROP_DESCRIPTIONS)))
         self.mode, self.height, self.width = mode, height, width
         h2, w2 = height // 2, width // 2
         self._slice = {

@@ -14,8 +14,9 @@ from routes import GENERIC_IDS, generic_profiles, gym_made, strip_info, trajecto
 import stori_envs
 from stori_envs.families import GENERIC_ID
 from stori_envs.registration import registered_envs
+from stori_envs.taxonomy.components import base as components_base
 
-RECORD_KEYS = {"type", "concept", "action", "executed_action", "action_replaced", "event", "observation_altered"}
+RECORD_KEYS = set(components_base.RECORD_KEYS)
 
 
 @pytest.fixture(autouse=True)

@@ -126,11 +126,31 @@ def overrides(component: Component, hook: str) -> bool:
     return getattr(type(component), hook) is not getattr(Component, hook)
 
 
+#: ``info["stori"]``: the facts of each step, written by :func:`write_info` (the one writer).
+#:
+#: Keys present on every ``step`` of a stori environment (``reset`` records leave out the two action
+#: keys, so that vector environments can batch the record: Gymnasium's info batching cannot mix
+#: ``None`` with the integer actions of the other sub-environments):
+#:
+#: =====================  ==============================================================
+#: ``type``               the profile's stochasticity type id (``"2.2"`` for a drift stack)
+#: ``concept``            1 (default environment) or 2 (the drift's secondary concept)
+#: ``action``             the action the agent chose
+#: ``executed_action``    the action the environment executed (differs under type 1)
+#: ``action_replaced``    whether type 1 replaced the action this step
+#: ``event``              whether a type 2.1 event fired this step
+#: ``observation_altered`` whether type 3.2 hid or changed part of this observation
+#: =====================  ==============================================================
+#:
+#: Families add their own keys (e.g. ``events``, ``reward_correction`` for Atari games).
+RECORD_KEYS = ("type", "concept", "action", "executed_action", "action_replaced", "event", "observation_altered")
+
+
 def write_info(info: dict[str, Any], stori_type: str, action: Any = None,
                components: Sequence[Component] = (), **extra: Any) -> dict[str, Any]:
     """Write ``info["stori"]`` for one step (or reset: ``action=None``, no action keys) and return it. The one writer.
 
-    A fresh record gets every key of :mod:`stori_envs.taxonomy.record` at its neutral value, then
+    A fresh record gets every key of :data:`RECORD_KEYS` at its neutral value, then
     each component's :meth:`~Component.info_part`, then ``extra`` (a family's own keys). When an inner
     stori environment already wrote the record (stacked stori environments), the outer one merges:
     ``type`` and ``action`` become the outer's, the flags of :data:`FLAG_KEYS` are or-ed, and

@@ -10,7 +10,6 @@ small reorder buffer and leave it in index order, ``chunk`` at a time, so memory
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from stori_envs.datasets.behaviour.base import Behaviour
+from stori_envs.taxonomy.seeding import stream_key
 
 #: Per-step extras stored in ``infos`` (index 0 is a neutral placeholder for the reset; loaders take [1:]).
 STEP_KEYS = ("executed_action", "action_replaced", "event", "concept", "observation_altered", "behavior_logp")
@@ -33,8 +33,7 @@ def episode_seed(base: int, index: int) -> int:
 
 def policy_seed(base: int, index: int, source: str) -> int:
     """The behaviour policy's seed for episode ``index`` of source ``source`` (separate from the env's)."""
-    key = zlib.crc32(source.encode())
-    return int(np.random.SeedSequence([int(base), int(index), key]).generate_state(1, np.uint32)[0])
+    return int(np.random.SeedSequence([int(base), int(index), stream_key(source)]).generate_state(1, np.uint32)[0])
 
 
 @dataclass

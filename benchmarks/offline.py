@@ -6,8 +6,8 @@ MedSepsis runs add the treatment metrics (true-simulator cost, mortality, OOD-vi
 guardian fitted on the dataset, MCR/AIR on held-out clinician patients) and the OGSRL ablations.
 
 Datasets are loaded with ``stori_envs.datasets.load_transitions``; a dataset not built yet is built into
-``<out>/datasets`` when the builder can (MedSepsis, Pendulum), and reported as unavailable otherwise
-(Hopper and InvertedDoublePendulum need SAC behaviour checkpoints).
+``<out>/datasets`` (seed 0) with the episode count listed in ``DATASETS`` (for a ``random-<src>-<x>pct``
+mixture, the count of ``<src>`` episodes that sets its size in transitions).
 
     python benchmarks/offline.py --out runs/offline-bench --steps 4000 --seeds 0 1 2
 """
@@ -33,9 +33,9 @@ from benchmarks.common import command_line, emit, machine_description, markdown_
 
 #: (dataset id, episodes when we build it, role). The issue's suite first; Pendulum stands in when absent.
 DATASETS = [
-    ("stori/hopper/random-medium-25pct-v0", None, "Hopper mixed-suboptimal"),
-    ("stori/hopper/medium-v0", None, "Hopper medium"),
-    ("stori/inverteddoublependulum/medium-v0", None, "InvertedDoublePendulum medium"),
+    ("stori/hopper/random-expert-10pct-v0", 100, "Hopper mixed-suboptimal"),
+    ("stori/hopper/medium-v0", 200, "Hopper medium"),
+    ("stori/inverteddoublependulum/medium-v0", 200, "InvertedDoublePendulum medium"),
     ("stori/medsepsis/clinician-v0", 2000, "MedSepsis clinician"),
     ("stori/pendulum/random-medium-25pct-v0", 200, "Pendulum mixed-suboptimal (stand-in)"),
     ("stori/pendulum/medium-v0", 200, "Pendulum medium (stand-in)"),
@@ -65,7 +65,7 @@ def get_dataset(name: str, episodes: int | None, root: Path, build_missing: bool
         except DatasetError:
             continue
     if episodes is None:
-        return None, "not built and not buildable here (needs SAC behaviour checkpoints)"
+        return None, "not built (no episode count given to build it)"
     if not build_missing:
         return None, "not built (report only)"
     try:

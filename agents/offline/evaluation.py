@@ -1,8 +1,9 @@
-"""Roll an agent out in a real environment: per-episode returns, costs and outcomes, and a JSON summary.
+"""Offline agents in a real environment: per-episode returns, costs and outcomes, and a JSON summary.
 
-This is the agents package's own small loop (the command line's ``agents evaluate`` and the treatment
-metrics use it; ``agents`` must not import ``benchmarks``). Episode ``i`` is reset with ``seed + i``;
-the agent acts with ``deterministic=True`` unless told otherwise.
+The episodes come from the suite's one loop, :func:`agents.rollout.evaluate` (batched over a few
+environment copies); this module shapes them for the command line's ``agents evaluate`` and the
+treatment metrics. Episode ``i`` is reset with ``seed + i``; the agent acts with
+``deterministic=True`` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -13,47 +14,26 @@ from typing import Any
 import numpy as np
 
 from agents.interface import Agent
+from agents.rollout import evaluate
 
 
 def run_episodes(agent: Agent, env_id: str, seeds: Sequence[int], *, deterministic: bool = True, record: bool = False,
-                 make_kwargs: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """One episode per seed: records of ``return``, ``cost``, ``length``, ``outcome`` (and arrays if ``record``)."""
+                 make_kwargs: dict[str, Any] | None = None, n_envs: int = 8) -> list[dict[str, Any]]:
+    """One episode per seed: dicts of ``seed``, ``return``, ``cost``, ``length``, ``outcome`` (and, with
+    ``record``, ``observations``, ``actions`` and ``cost_vectors`` (None when the env reports none))."""
     import gymnasium as gym
 
     import stori_envs  # noqa: F401  (registers the suite's ids)
 
-    env = gym.make(env_id, **(make_kwargs or {}))
-    if hasattr(agent, "bind"):
-        agent.bind(env.observation_space, env.action_space)
+    records = evaluate(agent, lambda: gym.make(env_id, **(make_kwargs or {})), list(seeds), n_envs=n_envs,
+                       deterministic=deterministic, record=record)
     episodes = []
-    try:
-        for seed in seeds:
-            obs, info = env.reset(seed=int(seed))
-            if hasattr(agent, "on_episode_start"):
-                agent.on_episode_start(np.array([0]), np.array([int(seed)]))
-            ret = cost = 0.0
-            length = 0
-            observations, actions, cost_vectors = [obs], [], []
-            done, info = False, {}
-            while not done:
-                action = agent.act(np.asarray(obs)[None], deterministic=deterministic)[0]
-                obs, reward, terminated, truncated, info = env.step(action)
-                ret += float(reward)
-                cost += float(info.get("cost", 0.0))
-                done = terminated or truncated
-                length += 1
-                if record:
-                    observations.append(obs)
-                    actions.append(action)
-                    if "cost_vector" in info:
-                        cost_vectors.append(info["cost_vector"])
-            record_ = {"seed": int(seed), "return": ret, "cost": cost, "length": length, "outcome": info.get("outcome")}
-            if record:
-                record_.update(observations=np.asarray(observations), actions=np.asarray(actions),
-                               cost_vectors=np.asarray(cost_vectors) if cost_vectors else None)
-            episodes.append(record_)
-    finally:
-        env.close()
+    for r in records:
+        episode = {"seed": r.seed, "return": r.ret, "cost": r.cost, "length": r.length, "outcome": r.outcome}
+        if record:
+            episode.update(observations=r.trajectory["observations"], actions=r.trajectory["actions"],
+                           cost_vectors=r.trajectory.get("cost_vectors"))
+        episodes.append(episode)
     return episodes
 
 

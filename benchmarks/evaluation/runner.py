@@ -1,17 +1,11 @@
-"""The evaluation loop: agents and environments known only through their interfaces.
+"""What a worker computes for one cell of a suite, over the one episode loop.
 
-:func:`evaluate` runs a list of seeded episodes in a vector environment (:class:`EpisodeSlots`: ``n``
-copies in lockstep, every episode from ``reset(seed=its seed)``) and calls the agent once per vector
-step on the whole batch. A slot that finishes starts the next pending episode; when none is left it
-idles (not stepped, its actions ignored) until the others finish. Each episode yields an
-:class:`EpisodeRecord`: return, length, summed ``info["cost"]``, how often each boolean flag of
-``info["stori"]`` fired (the STORI events: action replaced, event, observation altered), and crash.
-
-:func:`run_cell` is what a worker computes for one cell of a suite (a JSON dict, see
-:meth:`benchmarks.evaluation.suites.Cell.to_dict`): build the agent from its registered name and
-config, train it (online ``learn`` or offline ``fit``) with the training seed, then evaluate it on
-the evaluation seeds. It returns a JSON-ready dict and never touches the store, so the local and the
-Ray backends run the same function.
+:func:`run_cell` takes one cell (a JSON dict, see :meth:`benchmarks.evaluation.suites.Cell.to_dict`):
+it builds the agent from its registered name and config, trains it (online ``learn`` or offline
+``fit``) with the training seed, then evaluates it on the evaluation seeds with
+:func:`agents.rollout.evaluate` (the suite's one episode loop: agents and environments known only
+through their interfaces; re-exported here as :func:`evaluate`). It returns a JSON-ready dict and
+never touches the store, so the local and the Ray backends run the same function.
 
 Numerical threads are pinned to one per cell (torch and BLAS): results do not depend on the caller's
 threading, and two workers on two cores do not fight.
@@ -23,127 +17,15 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
+
+from agents.rollout import EpisodeRecord, EpisodeSlots, crashed, evaluate
+
+__all__ = ["EpisodeRecord", "EpisodeSlots", "crashed", "evaluate", "make_env", "run_cell", "build_agent"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class EpisodeRecord:
-    """One evaluation episode; ``events`` counts the steps on which each ``info["stori"]`` flag was set."""
-
-    seed: int
-    ret: float
-    length: int
-    cost: float
-    crash: bool
-    terminated: bool
-    events: dict[str, int] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def crashed(rule: str, info: dict[str, Any], terminated: bool) -> bool:
-    """Whether an episode's last step is a crash under the env's ``crash`` rule (see the suite format)."""
-    if rule == "none":
-        return False
-    if rule == "terminated":
-        return bool(terminated)
-    key, _, expected = rule[len("info:"):].partition("=")
-    value = info.get(key)
-    return value is not None and str(value) == expected if expected else bool(value)
-
-
-class EpisodeSlots:
-    """A vector environment for evaluation: ``n`` copies stepped in lockstep, each episode from its own seed.
-
-    Unlike ``gymnasium.vector.SyncVectorEnv`` it keeps each copy's ``info`` as it is (no merging of
-    nested dicts into arrays, which cost more than a small policy: measured in
-    ``benchmarks/evaluation_speed.py``) and steps only the slots that still have an episode; a finished
-    slot keeps its last observation in the batch until it starts the next episode.
-    """
-
-    def __init__(self, make_env: Callable[[], gym.Env], n: int) -> None:
-        self.envs = [make_env() for _ in range(n)]
-        self.single_observation_space = self.envs[0].observation_space
-        self.single_action_space = self.envs[0].action_space
-        self.obs: np.ndarray | None = None
-
-    def reset(self, slot: int, seed: int) -> None:
-        obs, _ = self.envs[slot].reset(seed=seed)
-        if self.obs is None:
-            self.obs = np.zeros((len(self.envs), *np.shape(obs)), dtype=np.asarray(obs).dtype)
-        self.obs[slot] = obs
-
-    def step(self, slot: int, action: Any) -> tuple[float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.envs[slot].step(action)
-        self.obs[slot] = obs
-        return float(reward), bool(terminated), bool(truncated), info
-
-    def close(self) -> None:
-        for env in self.envs:
-            env.close()
-
-
-def evaluate(agent: Any, make_env: Callable[[], gym.Env], seeds: list[int], n_envs: int = 8,
-             deterministic: bool = True, crash: str = "none") -> list[EpisodeRecord]:
-    """Run one episode per seed with ``agent`` acting on batches of ``min(n_envs, len(seeds))`` slots.
-
-    The records come back in the order of ``seeds``. A deterministic agent's record of a seed does not
-    depend on ``n_envs``; neither does a stochastic agent's when it seeds per episode in
-    ``on_episode_start`` (the reference agents do).
-    """
-    seeds = [int(s) for s in seeds]
-    n = max(1, min(int(n_envs), len(seeds)))
-    slots = EpisodeSlots(make_env, n)
-    try:
-        agent.bind(slots.single_observation_space, slots.single_action_space)
-        for i in range(n):
-            slots.reset(i, seeds[i])
-        agent.on_episode_start(np.arange(n), np.asarray(seeds[:n]))
-        episode = list(range(n))  # index into seeds of each slot's episode; -1 = idle
-        next_episode = n
-        totals = [[0.0, 0, 0.0, {}] for _ in range(n)]  # return, length, cost, events
-        records: dict[int, EpisodeRecord] = {}
-        while len(records) < len(seeds):
-            actions = agent.act(slots.obs, deterministic=deterministic)
-            starting = []
-            for i in range(n):
-                if episode[i] < 0:
-                    continue
-                reward, terminated, truncated, info = slots.step(i, actions[i])
-                total = totals[i]
-                total[0] += reward
-                total[1] += 1
-                total[2] += float(info.get("cost", 0.0))
-                flags = info.get("stori")
-                if isinstance(flags, dict):
-                    for key, value in flags.items():
-                        if value is True or (isinstance(value, np.bool_) and value):
-                            total[3][key] = total[3].get(key, 0) + 1
-                if not (terminated or truncated):
-                    continue
-                ep = episode[i]
-                records[ep] = EpisodeRecord(seeds[ep], total[0], total[1], total[2], crashed(crash, info, terminated),
-                                            terminated, dict(sorted(total[3].items())))
-                totals[i] = [0.0, 0, 0.0, {}]
-                if next_episode < len(seeds):
-                    episode[i] = next_episode
-                    slots.reset(i, seeds[next_episode])
-                    starting.append(i)
-                    next_episode += 1
-                else:
-                    episode[i] = -1
-            if starting:
-                agent.on_episode_start(np.asarray(starting), np.asarray([seeds[episode[i]] for i in starting]))
-        return [records[i] for i in range(len(seeds))]
-    finally:
-        slots.close()
 
 
 # -- one cell ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 
 from stori_envs.atari.events import AtariEvent, GatedEvent
 from stori_envs.atari.game import RamPeekMode, Write
-from stori_envs.atari.peek import effective_writes, lookahead_frames, lookahead_peek
+from stori_envs.atari.peek import effective_writes, lookahead_frames, lookahead_peek, lookahead_pooled
 from stori_envs.taxonomy.components import (
     ActionReplacement,
     Blackout,
@@ -71,6 +71,13 @@ class RamPeek(Occlusion):
             return False
         now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
         return lookahead_frames(ale, now, noop, outs, verify=not self.mode.always_effective)
+
+    def lookahead_pooled(self, ale, noop, pool, writes: Sequence[Write]):
+        """The two look-ahead frames of :meth:`peek_pooled`, read through ``pool`` (a
+        :class:`~stori_envs.atari.emulator.FramePool`), for a mode whose ``writes`` (non-empty) always show;
+        returns the snapshot of the current state it took (see :func:`~stori_envs.atari.peek.lookahead_pooled`)."""
+        now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
+        return lookahead_pooled(ale, now, noop, pool)
 
     def alter(self, obs: Any) -> Any:
         raise TypeError("RamPeek needs the emulator: it is hosted by the Atari frame loop, not on_observation")

@@ -113,6 +113,40 @@ def max_pool(rgb_last: np.ndarray, index_prev: np.ndarray, index_last: np.ndarra
 _EIGHT = np.arange(8)
 
 
+class FramePool:
+    """The max of a step's two pooled frames with one allocation and no copy: the frame before last is read
+    into a reused buffer, the last one straight into the fresh observation, which the max then overwrites
+    in place (measured 1-2 % of a Breakout step cheaper than reading both into buffers and allocating the
+    max).
+
+    Pooling through the palette instead (the first frame read as palette indices, :func:`max_pool`) was
+    measured too: in the engine it cost more than the RGB read it saves, even on Breakout (median 9
+    changed 8-pixel words between the two frames; 1.06-1.10x of the bare loop against 1.04-1.08x), and
+    much more on Boxing (99 words). It serves only the hidden RAM-peek steps, which need the real frames
+    only when the peek shows nothing.
+    """
+
+    __slots__ = ("before_last", "out")
+
+    def __init__(self, before_last: np.ndarray) -> None:
+        self.before_last = before_last
+        self.out: np.ndarray | None = None
+
+    def read_first(self, ale) -> None:
+        """Read the first of two pooled frames (a second read follows in this step)."""
+        ale.getScreenRGB(self.before_last)
+
+    def read_last(self, ale) -> None:
+        """Read the last pooled frame (after :meth:`read_first`)."""
+        self.out = np.empty(self.before_last.shape, np.uint8)
+        ale.getScreenRGB(self.out)
+
+    def pooled(self) -> np.ndarray:
+        """A fresh array: the max of the two frames read."""
+        out, self.out = self.out, None
+        return np.maximum(out, self.before_last, out=out)
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     """ale-py settings of the engine's emulator (the v5 keyword arguments it honours)."""

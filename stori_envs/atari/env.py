@@ -41,7 +41,7 @@ from ale_py import Action
 from gymnasium import spaces
 
 from stori_envs.atari.components import FrameEvents, build_components
-from stori_envs.atari.emulator import EmulatorSettings, ObservedALE, luminance
+from stori_envs.atari.emulator import EmulatorSettings, FramePool, ObservedALE, luminance
 from stori_envs.atari.game import Game, game_for, games
 from stori_envs.atari.ledger import RewardLedger
 from stori_envs.atari.timing import PLAIN, timing_for
@@ -166,9 +166,14 @@ class AtariStoriEnv(gym.Env):
         self.buffers = (np.empty((HEIGHT, WIDTH, 3), np.uint8), np.empty((HEIGHT, WIDTH, 3), np.uint8))
         self.peeks = (np.empty((HEIGHT, WIDTH, 3), np.uint8), np.empty((HEIGHT, WIDTH, 3), np.uint8))
         self.indices = (np.empty((HEIGHT, WIDTH), np.uint8), np.empty((HEIGHT, WIDTH), np.uint8))  # palette
+        self.frame_pool = FramePool(self.buffers[0])  # reads and pools the two last frames
         self.n_read = 0
         self.executed_actions: list[int] = []
         self._last_frame: np.ndarray | None = None
+        self._images = self.obs_type in ("rgb", "grayscale")
+        # The first frame of a step whose screen is read: the last two with pooling, else the last (none
+        # for RAM and state observations, which read no screen).
+        self._first_read = (self.frameskip - 2 if self.pool else self.frameskip - 1) if self._images else self.frameskip
         self._host(sem)
 
     def _host(self, sem) -> None:
@@ -320,11 +325,12 @@ class AtariStoriEnv(gym.Env):
         ledger = self.ledger
         ledger.correction = 0.0
         rep, events, hider = self.replacer, self.events, self.hider
-        images = self.obs_type in ("rgb", "grayscale")
+        images = self._images
         timing = self.timing if hider is not None and hider.enabled else PLAIN
         if images:
             timing.begin_step(self, ale)
-        first_read = (k - 2 if self.pool else k - 1) if images else k + 1
+        first_read = self._first_read
+        in_frame = timing.in_frame
         self.executed_actions = executed_actions = []
         buffers = self.buffers
         reward = 0.0
@@ -341,7 +347,7 @@ class AtariStoriEnv(gym.Env):
             if events is not None:
                 events.before_action(executed)
             reads = frame_index >= first_read
-            if reads:
+            if reads and in_frame:
                 timing.before_read(self, ale)
             r = ale.act(acts[executed])
             if ledger.pending:

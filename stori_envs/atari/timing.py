@@ -4,7 +4,7 @@ The engine reads the screen only on the frames that reach the observation (the l
 max-pooling, else the last; or the frame the episode ended on) and calls, per agent step::
 
     timing.begin_step(env, ale)                 # once, before the first frame (per-observation coin)
-    timing.before_read(env, ale)                # before emulating each planned read frame (in-frame writes)
+    timing.before_read(env, ale)                # before emulating each planned read frame (in_frame only)
     altered |= timing.read(env, ale, buf, over) # after emulating each read frame: the screen into buf
     frame, altered = timing.finish(env, ale, n_read, over, altered)
 
@@ -38,15 +38,12 @@ def pooled(buffers: tuple[np.ndarray, np.ndarray], n_read: int) -> np.ndarray:
 
 
 class Plain:
-    """No type 3.2 this step (no hider, or a drift's hider in concept 1): the read frames in RGB, max-pooled.
-
-    (Reading only palette indices for the first frame and pooling through the palette,
-    :func:`~stori_envs.atari.emulator.max_pool`, saves an RGB read but costs more than it saves where
-    many pixels change between frames, e.g. Boxing: measured 1.12x against 1.00x. It serves only the
-    hidden steps of :class:`PeekPerObservation`, which need no RGB at all unless the peek shows nothing.)
-    """
+    """No type 3.2 this step (no hider, or a drift's hider in concept 1): the read frames in RGB, max-pooled
+    (two pooled frames through the engine's :class:`~stori_envs.atari.emulator.FramePool`: one allocation,
+    no copy)."""
 
     moves_screen = False  # whether the strategy emulates look-ahead frames (the screen is then not the real one)
+    in_frame = False  # whether before_read does anything (the frame loop calls it only then)
 
     def begin_step(self, env: Any, ale) -> None:
         pass
@@ -55,12 +52,18 @@ class Plain:
         pass
 
     def read(self, env: Any, ale, buf: np.ndarray, over: bool) -> bool:
-        ale.getScreenRGB(buf)
+        if env.n_read == 1:
+            if env.pool and not over:  # the first of two pooled frames
+                env.frame_pool.read_first(ale)
+            else:
+                ale.getScreenRGB(buf)
+        else:
+            env.frame_pool.read_last(ale)
         return False
 
     def frame(self, env: Any, n_read: int) -> np.ndarray:
         """A fresh pooled frame from what :meth:`read` read."""
-        return pooled(env.buffers, n_read)
+        return env.frame_pool.pooled() if n_read == 2 else env.buffers[0].copy()
 
     def finish(self, env: Any, ale, n_read: int, over: bool, altered: bool) -> tuple[np.ndarray, bool]:
         return self.frame(env, n_read), altered
@@ -127,6 +130,9 @@ class _Peek(Plain):
         self.hider = hider
         self.snapshot = None
         self.final: list[int] = []  # read frames whose peek must be drawn from the snapshot
+        # The last look-ahead's snapshot of a step's end, with the emulator's frame numbers and RAM then:
+        # if the next step starts from that state, it serves as that step's snapshot (no second clone).
+        self.ahead: tuple[Any, int, int, bytes] | None = None
 
     def on_reset(self, env, ale, frame):
         # The reset observation always uses the one-frame look-ahead.
@@ -137,8 +143,21 @@ class _Peek(Plain):
 
     def _keep_snapshot(self, env, ale) -> None:
         self.final = []
-        # The emulator's RNG only matters with sticky actions (serialising it doubles the clone's cost).
-        self.snapshot = ale.cloneState(include_rng=env.settings.sticky) if env.may_end() else None
+        ahead, self.ahead = self.ahead, None
+        if not env.may_end():
+            self.snapshot = None
+        elif ahead is not None and ahead[1:] == (ale.getFrameNumber(), ale.getEpisodeFrameNumber(),
+                                                 ale.getRAM().tobytes()):
+            self.snapshot = ahead[0]  # nothing emulated since that look-ahead restored it
+        else:
+            # The emulator's RNG only matters with sticky actions (serialising it doubles the clone's cost).
+            self.snapshot = ale.cloneState(include_rng=env.settings.sticky)
+
+    def _keep_ahead(self, env, ale, state) -> None:
+        """Remember a look-ahead's snapshot of the current state (taken without the emulator's RNG, so only
+        without sticky actions) for the next step's :meth:`_keep_snapshot`."""
+        if not env.settings.sticky:
+            self.ahead = (state, ale.getFrameNumber(), ale.getEpisodeFrameNumber(), ale.getRAM().tobytes())
 
     def _finish_final(self, env, ale, n_read, altered):
         if self.final and self.snapshot is not None:
@@ -195,6 +214,9 @@ class PeekPerObservation(_Peek):
         if not writes:
             return self._real(env, ale, n_read), altered
         if hider.mode.always_effective:
+            if n_read == 2:  # the two look-ahead frames read and pooled as the real ones are
+                self._keep_ahead(env, ale, hider.lookahead_pooled(ale, env.noop, env.frame_pool, writes))
+                return env.frame_pool.pooled(), True
             hider.peek_pooled(ale, env.noop, env.peeks[:n_read], writes)
             return pooled(env.peeks, n_read), True
         real = self._real(env, ale, n_read)  # read before the look-ahead moves the screen
@@ -259,6 +281,7 @@ class PeekInFrame(_Peek):
         return True
 
     moves_screen = False  # in-frame writes emulate no extra frame
+    in_frame = True
 
     def finish(self, env, ale, n_read, over, altered):
         return pooled(env.buffers, n_read), altered

@@ -56,6 +56,23 @@ def test_type1_box_refuses_out_of_bounds():
         env.step(np.array([5.0], dtype=np.float32))
 
 
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(4), gym.spaces.Discrete(5, start=-2),
+                                   gym.spaces.Discrete(3, start=7, dtype=np.int32)], ids=repr)
+def test_type1_discrete_draws_are_start_plus_integers_n(space):
+    """The random stream of type 1 on Discrete spaces is pinned: each replacement is ``start +
+    rng.integers(n)`` in the space's dtype, draw for draw (the int64 path calls ``integers(start, start +
+    n)``, the same bounded draw, to save a conversion)."""
+    from stori_envs.taxonomy.components import action_sampler
+
+    sample = action_sampler(space)
+    ours, ref = np.random.default_rng(11), np.random.default_rng(11)
+    for _ in range(300):
+        got = sample(ours)
+        want = space.dtype.type(int(space.start) + ref.integers(int(space.n)))
+        assert got == want and type(got) is type(want) and space.contains(got)
+        assert ours.random() == ref.random()  # interleaved with the coins, the streams stay together
+
+
 # -- 3.2 block draws survive unseeded resets --------------------------------------------------------------
 
 def test_noise_block_is_kept_across_unseeded_resets():

@@ -50,6 +50,9 @@ class ComponentHost(gym.Wrapper):
         validated = any(c.validates_action for top in cs for c in top.components())
         self._check = None if validated else action_check(env.action_space)
         self._valid = discrete_values(env.action_space)
+        # The common case in one call: a single component that validates the action (type 1) and no
+        # after-step or observation hooks.
+        self._only = self._act1 if self._check is None and not self._post else None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         for c in self.components:
@@ -66,6 +69,11 @@ class ComponentHost(gym.Wrapper):
         return obs, info
 
     def step(self, action):
+        only = self._only
+        if only is not None:
+            obs, reward, terminated, truncated, info = self.env.step(only(action))
+            write_info(info, self.stori_type, action, self.components)
+            return obs, reward, terminated, truncated, info
         check = self._check
         # Discrete with a Python or NumPy int: a set lookup (hot path); anything else: the full check.
         if check is not None and (type(action) not in FAST_INTS or action not in self._valid):

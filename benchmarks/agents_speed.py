@@ -4,15 +4,17 @@ For every agent (BC, TD3+BC, IQL, A2PR at the paper's widths, A2PR with a 256-wi
 Hopper-shaped data (11-D observations, 3-D actions, batch 256), at 1 and 2 torch threads:
 
 * **steps/s**: ``agent.fit`` for ``--steps`` gradient steps after a warm-up (the real training loop:
-  sampling, every forward/backward pass, optimiser steps, target updates, diagnostics);
+  sampling, every forward/backward pass, optimiser steps, target updates, diagnostics; the dataset's
+  tensors are built by the warm-up call and reused, as for any caller that trains in chunks);
 * **ceiling**: the matrix multiplies of one training step alone. A ``TorchDispatchMode`` records every
-  ``mm``/``addmm``/``bmm`` that one step dispatches (forward and backward, with their shapes and strides);
+  ``mm``/``addmm``/``bmm``/``baddbmm`` that one step dispatches (forward and backward, with their shapes and strides);
   the script replays exactly those calls on preallocated tensors and times them. ceiling steps/s =
   1 / (time of one step's matmuls); the target is steps/s >= 60 % of it.
 
 Cases are timed round-robin (``benchmarks.common.time_interleaved``), best of ``--repeats``, so the
-ratios are side by side on a shared machine. OGSRL is not a gradient-step agent (one step is a PPO
-iteration with model rollouts) and is not measured here.
+ratios are side by side on a shared machine; ``--clock cpu`` times CPU seconds of this process instead of
+wall-clock seconds (steadier when other jobs hold the cores; at 2 threads it counts both threads).
+OGSRL is not a gradient-step agent (one step is a PPO iteration with model rollouts) and is not measured here.
 
     python benchmarks/agents_speed.py --steps 200 --repeats 3
 """
@@ -20,6 +22,8 @@ iteration with model rollouts) and is not measured here.
 from __future__ import annotations
 
 import argparse
+import os
+import time
 
 import numpy as np
 import torch
@@ -30,7 +34,8 @@ from agents.offline.base import torch_threads
 from benchmarks.common import Case, best, command_line, emit, machine_description, markdown_table, time_interleaved
 from stori_envs.datasets.transitions import Transitions
 
-MATMULS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default}
+MATMULS = {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default,
+           torch.ops.aten.baddbmm.default}
 AGENTS = {
     "bc": (BC, {}),
     "td3bc": (TD3BC, {}),
@@ -49,6 +54,10 @@ def hopper_like(n: int = 50_000, seed: int = 0) -> Transitions:
                        terminals=rng.random(n) < 0.001, timeouts=np.zeros(n, bool),
                        episode_ids=np.arange(n) // 1000, timesteps=np.arange(n) % 1000,
                        metadata={"action_low": [-1.0] * 3, "action_high": [1.0] * 3, "dataset_id": "synthetic"})
+
+
+def load_average() -> str:
+    return "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
 
 
 class MatmulRecorder(TorchDispatchMode):
@@ -107,8 +116,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--agents", nargs="+", default=list(AGENTS))
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: perf_counter; cpu: process_time (CPU seconds of this process, steadier on a "
+                             "machine shared with other jobs)")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     data = hopper_like()
+    load_start = load_average()
     rows = []
     for threads in args.threads:
         cases = []
@@ -127,13 +141,16 @@ def main() -> None:
                 with torch_threads(threads):
                     mm(n)
             cases += [Case(name, train), Case(f"{name}/matmuls", ceiling)]
-        times = time_interleaved(cases, args.steps, args.repeats)
+        times = time_interleaved(cases, args.steps, args.repeats, clock)
         for name in args.agents:
             step = best(times[name])
             ceil = best(times[f"{name}/matmuls"]) / 2  # two recorded steps per ceiling unit
             rows.append([name, threads, f"{1 / step:.0f}", f"{1 / ceil:.0f}", f"{100 * ceil / step:.0f} %"])
     emit(f"Machine: {machine_description()}, torch {torch.__version__}")
     emit(f"Command: `{command_line()}`")
+    omp = os.environ.get("OMP_WAIT_POLICY", "(unset)")
+    emit(f"Load average (1/5/15 min) at start {load_start}, at end {load_average()}; OMP_WAIT_POLICY={omp}; "
+         f"clock {args.clock}")
     emit()
     emit(markdown_table(["agent", "threads", "steps/s", "matmul ceiling steps/s", "share of ceiling"], rows))
 

@@ -51,6 +51,7 @@ AGENTS: dict[str, tuple[type, dict[str, Any], bool]] = {
     "ogsrl-unguarded": (OGSRL, {"guardian": "none"}, True),
     "ogsrl-bw0.2": (OGSRL, {"max_reference": 5000, "bandwidth": 0.2}, True),  # a tighter guardian (variant)
     "ogsrl-freeze": (OGSRL, {"max_reference": 5000, "ood_mode": "freeze"}, True),  # OGSRL's own rollouts (variant)
+    "ogsrl-aw3": (OGSRL, {"max_reference": 5000, "model_action_weight": 3.0}, True),  # action-weighted 1-NN (variant)
 }
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % CI
 

@@ -44,7 +44,7 @@ import torch
 
 from agents.offline import TD3BC
 from agents.offline.base import torch_threads
-from benchmarks.agents_speed import hopper_like, one_step_matmuls, replay
+from benchmarks.agents_speed import hopper_like, load_average, one_step_matmuls, replay
 from benchmarks.common import command_line, emit, machine_description, markdown_table
 from stori_envs.datasets.transitions import Transitions
 
@@ -152,10 +152,6 @@ def profile_ours(ours: Ours, n: int) -> str:
     with torch_threads(ours.threads), profile(activities=[ProfilerActivity.CPU]) as prof:
         ours.run(n)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25)
-
-
-def load_average() -> str:
-    return "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
 
 
 def plot(rows: list[dict], path: Path) -> None:

@@ -36,12 +36,13 @@ from agents.offline.nets import (
     TwinCritic,
     ValueNet,
     adam,
+    descend,
     frozen_copy,
     init_,
     no_param_grad,
     polyak_,
 )
-from agents.offline.td3bc import smoothed_target_action
+from agents.offline.td3bc import smoothed_target_action, td_target
 from stori_envs.datasets.transitions import Transitions
 
 ALIASES = {"mask": "bc_weight", "vae_weight": "vae_recon_weight"}
@@ -142,22 +143,18 @@ class A2PR(OfflineBase):
         with torch.no_grad():
             next_act = smoothed_target_action(m["actor_target"], batch.next_obs, c.policy_noise, c.noise_clip,
                                               self._low, self._high, noise)
-            y = batch.rew + c.gamma * batch.not_done * m["critic_target"].min(batch.next_obs, next_act)
+            y = td_target(batch, c.gamma, m["critic_target"].min(batch.next_obs, next_act))
         q1, q2 = m["critic"](s, a)
         critic_loss = F.mse_loss(q1, y) + F.mse_loss(q2, y)
-        o["critic"].zero_grad(set_to_none=True)
-        critic_loss.backward()
-        o["critic"].step()
+        descend(o["critic"], critic_loss)
         # 2. Value: target min(target-TD, online-TD) with the just-updated critics.
         with torch.no_grad():
-            y_on = batch.rew + c.gamma * batch.not_done * m["critic"].min(batch.next_obs, next_act)
+            y_on = td_target(batch, c.gamma, m["critic"].min(batch.next_obs, next_act))
             y_v = torch.minimum(y, y_on)
             q1_data = m["critic"].q1(s, a)
         v = m["value"](s)
         value_loss = F.mse_loss(v, y_v) if c.value_objective == "min_td" else expectile_loss(y_v - v, c.expectile_tau)
-        o["value"].zero_grad(set_to_none=True)
-        value_loss.backward()
-        o["value"].step()
+        descend(o["value"], value_loss)
         v = v.detach()  # V(s) from before the value step, reused below (spec 2.2)
         adv_data = q1_data - v
         # 3. VAE on advantageous actions (EPBL): the mean divides by the whole batch.
@@ -166,16 +163,14 @@ class A2PR(OfflineBase):
         recon_loss = (gate[:, None] * (recon - a).pow(2)).mean()
         kl = (-0.5 * (1 + torch.log(std.pow(2)) - mu.pow(2) - std.pow(2))).mean()
         vae_loss = recon_loss + c.kl_weight * kl
-        o["vae"].zero_grad(set_to_none=True)
-        vae_loss.backward()
-        o["vae"].step()
+        descend(o["vae"], vae_loss)
         diag = {"critic_loss": critic_loss.detach(), "value_loss": value_loss.detach(), "vae_loss": vae_loss.detach()}
         # 4. Actor with the advantage-guided target.
         if (self.total_steps + 1) % c.policy_freq == 0:
             pi = m["actor"](s)
             with no_param_grad(m["critic"]):
                 q_pi = m["critic"].q1(s, pi)
-            lmbda = c.alpha / q_pi.abs().mean().detach()
+            lmbda = c.alpha / q_pi.detach().abs().mean()
             with no_param_grad(m["vae"]), torch.set_grad_enabled(not c.detach_target):
                 if c.vae_candidate == "prior":
                     a_vae = m["vae"].sample_prior(s, noise)
@@ -189,9 +184,7 @@ class A2PR(OfflineBase):
             target = torch.where(choose_vae[:, None], a_vae, a)
             bc_loss = (weight[:, None] * (pi - target).pow(2)).mean()
             actor_loss = -lmbda * q_pi.mean() + bc_loss
-            o["actor"].zero_grad(set_to_none=True)
-            actor_loss.backward()
-            o["actor"].step()
+            descend(o["actor"], actor_loss)
             polyak_(m["actor_target"], m["actor"], c.tau)
             polyak_(m["critic_target"], m["critic"], c.tau)
             diag.update(actor_loss=actor_loss.detach(), bc_loss=bc_loss.detach(),

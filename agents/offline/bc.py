@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from agents.interface import register_agent
 from agents.offline.base import OfflineBase, OfflineConfig
 from agents.offline.data import Batch, episode_sums
-from agents.offline.nets import ActionScale, DeterministicActor, adam, init_
+from agents.offline.nets import ActionScale, DeterministicActor, adam, descend, init_
 from stori_envs.datasets.transitions import Transitions
 
 
@@ -54,9 +54,7 @@ class BC(OfflineBase):
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         loss = F.mse_loss(self.modules["actor"](batch.obs), batch.act)
-        self.optimizers["actor"].zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizers["actor"].step()
+        descend(self.optimizers["actor"], loss)
         return {"actor_loss": loss.detach()}
 
     def _policy(self, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:

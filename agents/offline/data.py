@@ -174,7 +174,7 @@ class TensorData:
 
     def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
         idx = torch.randint(self.n, (batch_size,), generator=generator, device=self.table.device)
-        obs, act, rew, next_obs, not_done = torch.split(self.table[idx], self._splits, 1)
+        obs, act, rew, next_obs, not_done = torch.split(self.table.index_select(0, idx), self._splits, 1)
         return Batch(obs, act, rew.squeeze(-1), next_obs, not_done.squeeze(-1))
 
 

@@ -24,10 +24,12 @@ from agents.offline.nets import (
     TwinCritic,
     ValueNet,
     adam,
+    descend,
     frozen_copy,
     init_,
     polyak_,
 )
+from agents.offline.td3bc import td_target
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +54,7 @@ class IQLConfig(OfflineConfig):
 
 def expectile_loss(diff: torch.Tensor, tau: float) -> torch.Tensor:
     """mean |tau - 1[diff < 0]| diff^2 (diff = target - prediction)."""
-    return (torch.abs(tau - (diff < 0).float()) * diff.pow(2)).mean()
+    return (torch.where(diff < 0, 1.0 - tau, tau) * diff.square()).mean()
 
 
 @register_agent("iql")
@@ -84,16 +86,12 @@ class IQL(OfflineBase):
         v = m["value"](batch.obs)
         adv = q_target - v
         value_loss = expectile_loss(adv, c.iql_tau)
-        o["value"].zero_grad(set_to_none=True)
-        value_loss.backward()
-        o["value"].step()
+        descend(o["value"], value_loss)
         # Critic: TD to V(s').
-        target = batch.rew + c.gamma * batch.not_done * next_v
+        target = td_target(batch, c.gamma, next_v)
         q1, q2 = m["critic"](batch.obs, batch.act)
         critic_loss = (F.mse_loss(q1, target) + F.mse_loss(q2, target)) / 2
-        o["critic"].zero_grad(set_to_none=True)
-        critic_loss.backward()
-        o["critic"].step()
+        descend(o["critic"], critic_loss)
         polyak_(m["critic_target"], m["critic"], c.tau)
         # Actor: advantage-weighted regression.
         weights = torch.exp(c.beta * adv.detach()).clamp(max=c.exp_adv_max)
@@ -102,9 +100,7 @@ class IQL(OfflineBase):
         else:
             bc = -m["actor"].log_prob(batch.obs, batch.act)
         actor_loss = (weights * bc).mean()
-        o["actor"].zero_grad(set_to_none=True)
-        actor_loss.backward()
-        o["actor"].step()
+        descend(o["actor"], actor_loss)
         return {"value_loss": value_loss.detach(), "critic_loss": critic_loss.detach(),
                 "actor_loss": actor_loss.detach()}
 

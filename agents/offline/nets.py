@@ -13,19 +13,41 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "relu") -> nn.Sequential:
-    """``Linear -> act`` per hidden width, then a linear output layer (uninitialised until :func:`init_`)."""
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.utils.skip_init(nn.Linear, in_dim, width), ACTIVATIONS[activation]()]
-        in_dim = width
-    layers.append(nn.utils.skip_init(nn.Linear, in_dim, out_dim))
-    return nn.Sequential(*layers)
+class MLP(nn.Sequential):
+    """``Linear -> act`` per hidden width, then a linear output layer (uninitialised until :func:`init_`).
+
+    A ``Sequential`` (so the state-dict keys stay ``0.weight``, ``2.weight``, ...) whose forward runs the
+    layers' functions directly: one module call per network instead of one per layer, and ReLU in place
+    on the linear layer's fresh output (the linear backward does not need that output; ReLU's backward
+    reads its own result). The arithmetic is the same as the module-by-module forward.
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "relu") -> None:
+        layers: list[nn.Module] = []
+        for width in hidden:
+            layers += [nn.utils.skip_init(nn.Linear, in_dim, width), ACTIVATIONS[activation]()]
+            in_dim = width
+        layers.append(nn.utils.skip_init(nn.Linear, in_dim, out_dim))
+        super().__init__(*layers)
+        self._linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
+        self._act = torch.relu_ if activation == "relu" else torch.tanh
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        *hidden, last = self._linears
+        for layer in hidden:
+            x = self._act(F.linear(x, layer.weight, layer.bias))
+        return F.linear(x, last.weight, last.bias)
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "relu") -> MLP:
+    """An :class:`MLP` (``Linear -> act`` per hidden width, then a linear output layer)."""
+    return MLP(in_dim, hidden, out_dim, activation)
 
 
 @torch.no_grad()
@@ -49,7 +71,7 @@ class ActionScale(nn.Module):
         self.register_buffer("half_range", (high - low) / 2)
 
     def forward(self, unit: torch.Tensor) -> torch.Tensor:
-        return self.center + self.half_range * unit
+        return torch.addcmul(self.center, self.half_range, unit)
 
 
 class DeterministicActor(nn.Module):
@@ -115,7 +137,8 @@ class TwinCritic(nn.Module):
         self.q2 = Critic(obs_dim, act_dim, hidden)
 
     def forward(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.q1(obs, act), self.q2(obs, act)
+        x = torch.cat([obs, act], -1)  # once for both networks
+        return self.q1.net(x).squeeze(-1), self.q2.net(x).squeeze(-1)
 
     def min(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
         q1, q2 = self(obs, act)
@@ -150,7 +173,7 @@ class ConditionalVAE(nn.Module):
         self.latent_dim = latent_dim
 
     def encode(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = torch.relu(self.encoder(torch.cat([obs, act], -1)))
+        h = torch.relu_(self.encoder(torch.cat([obs, act], -1)))
         return self.mean(h), self.log_std(h).clamp(-4.0, 15.0).exp()
 
     def decode(self, obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -173,9 +196,15 @@ class ConditionalVAE(nn.Module):
 def polyak_(target: nn.Module, source: nn.Module, tau: float) -> None:
     """target <- (1 - tau) target + tau source, for parameters, in one fused call.
 
-    Buffers are not touched: the suite's networks only hold constant buffers (the action box).
+    The two parameter lists are built once and kept on the target (building them walks the module tree,
+    which costs as much as the update itself). Buffers are not touched: the suite's networks only hold
+    constant buffers (the action box).
     """
-    torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
+    cache = target.__dict__.get("_polyak_lists")
+    if cache is None or cache[0] is not source:
+        cache = (source, list(target.parameters()), list(source.parameters()))
+        target.__dict__["_polyak_lists"] = cache
+    torch._foreach_lerp_(cache[1], cache[2], tau)
 
 
 @contextlib.contextmanager
@@ -203,14 +232,17 @@ def frozen_copy(module: nn.Module) -> nn.Module:
 
 
 class LeanAdam(torch.optim.Adam):
-    """PyTorch's fused Adam with a lean ``step``/``zero_grad`` for the small networks of offline RL.
+    """PyTorch's fused Adam with a lean step for the small networks of offline RL.
 
-    ``torch.optim.Adam.step`` spends a few hundred microseconds per call in Python bookkeeping (hooks,
-    grouping tensors by device), comparable to the matrix multiplies of a 256-wide MLP step. After the first
-    step has created the state, this class calls the same kernel (``torch._fused_adam_``) on cached lists
-    of parameters and state tensors, with the same step-counter update, so the numbers are bit for bit
-    those of ``Adam(fused=True)``; the state dict is the standard one. Any unusual case (a closure, a
-    missing gradient, several parameter groups) falls back to ``Adam.step``.
+    ``torch.optim.Adam.step`` spends a few hundred microseconds per call in Python bookkeeping (the
+    profiling/hook wrapper every ``Optimizer.step`` gets, grouping tensors by device), comparable to the
+    matrix multiplies of a 256-wide MLP step. After the first step has created the state,
+    :meth:`lean_step` calls the same kernel (``torch._fused_adam_``) on cached lists of parameters and
+    state tensors, so the numbers are bit for bit those of ``Adam(fused=True)``; the state dict is the
+    standard one. All parameters of the group share one step-counter tensor (their counters are equal by
+    construction), so the counter update is one addition instead of one per parameter. Any unusual case
+    (a closure, a missing gradient, several parameter groups) falls back to ``Adam.step`` on private
+    counters.
     """
 
     def __init__(self, params: Iterable[nn.Parameter], lr: float) -> None:
@@ -231,23 +263,44 @@ class LeanAdam(torch.optim.Adam):
                 not all(self.state.get(p) for p in params):
             return
         states = [self.state[p] for p in params]
-        self._lean = (params, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
-                      [s["step"] for s in states], group)
+        step = states[0]["step"]
+        if any(not torch.equal(s["step"], step) for s in states):
+            return
+        for s in states:  # one shared counter (see the class docstring)
+            s["step"] = step
+        self._lean = (params, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], step, group)
+
+    def _unshare_steps(self) -> None:
+        """Give every parameter its own counter again (``Adam.step`` increments each one)."""
+        for state in self.state.values():
+            if "step" in state:
+                state["step"] = state["step"].clone()
+        self._lean = None
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: D102 - see the class docstring
+    def lean_step(self) -> None:
+        """One Adam step on the current gradients (the fused kernel, without ``Optimizer.step``'s wrapper)."""
         lean = self._lean
         grads = None if lean is None else [p.grad for p in lean[0]]
-        if closure is not None or grads is None or any(g is None for g in grads):
+        if grads is None or any(g is None for g in grads):
+            self._unshare_steps()
+            super().step()
+            self._cache()
+            return
+        params, exp_avgs, exp_avg_sqs, step, group = lean
+        step.add_(1)
+        beta1, beta2 = group["betas"]
+        torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], [step] * len(params), amsgrad=False,
+                           lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
+                           eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
+
+    def step(self, closure=None):  # noqa: D102 - see the class docstring
+        if closure is not None:
+            self._unshare_steps()
             loss = super().step(closure)
             self._cache()
             return loss
-        params, exp_avgs, exp_avg_sqs, steps, group = lean
-        torch._foreach_add_(steps, 1)
-        beta1, beta2 = group["betas"]
-        torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=group["lr"],
-                           beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
-                           maximize=False, grad_scale=None, found_inf=None)
+        self.lean_step()
         return None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -261,3 +314,10 @@ class LeanAdam(torch.optim.Adam):
 def adam(params: Iterable[nn.Parameter], lr: float) -> LeanAdam:
     """Adam with the fused kernel and a lean step (:class:`LeanAdam`)."""
     return LeanAdam(params, lr)
+
+
+def descend(optimizer: LeanAdam, loss: torch.Tensor) -> None:
+    """One gradient step of ``optimizer`` on ``loss``: clear the gradients, backpropagate, update."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.lean_step()

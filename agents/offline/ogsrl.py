@@ -7,12 +7,16 @@ From a dataset that carries costs, in order:
 2. **Normalise** s and a per column onto [-1, 1] (min/max of the training split), saved with the agent.
 3. **Guardian**: a KDE (or k-NN) density on normalised (s, a) with a leave-one-out ``alpha``-quantile
    threshold (:mod:`agents.offline.guardian`).
-4. **Guarded model**: the 1-NN lookup of logged transitions. A query (s, a) flagged by the guardian --
-   or whose nearest logged row is itself flagged -- is OOD: OOD cost 1, reward r_min - kappa (r_max - r_min),
-   and termination (``ood_mode="terminate"``) or a frozen, penalised state (``"freeze"``). Otherwise the
-   logged (s', r, cost, terminal) of the match. Rollouts start from logged step-0 states.
+4. **Guarded model**: the 1-NN lookup of logged transitions (action columns weighted by
+   ``model_action_weight`` in its distance). A query (s, a) flagged by the guardian -- or whose nearest
+   logged row is itself flagged -- is OOD: OOD cost 1, reward r_min - kappa (r_max - r_min), the
+   physiological cost of the steps the exit cuts off (``ood_phys_cost`` x the data's mean per-step cost each,
+   so leaving the support saves no cost), and termination (``ood_mode="terminate"``) or a frozen, penalised
+   state (``"freeze"``). Otherwise the logged (s', r, cost, terminal) of the match. Rollouts start from logged
+   step-0 states.
 5. **PPO-Lagrangian** with two constraints: physiological cost J_phys <= c_phys (the training split's mean
-   discounted episode cost, x ``phys_limit_scale``) and OOD cost J_ood <= beta gamma^(H-1). One multiplier
+   discounted episode cost, x ``phys_limit_scale``) and OOD cost J_ood <= c_ood (``ood_limit``: the data's
+   own discounted exit rate, default, or the spec's beta gamma^(H-1)). One multiplier
    per constraint, projected gradient on the raw estimates (J_c - c); the policy advantage is
    (A_r - sum lambda_j A_cj) / (1 + sum lambda_j).
 
@@ -32,7 +36,7 @@ from agents.interface import register_agent
 from agents.offline.base import OfflineBase, OfflineConfig
 from agents.offline.data import Normalizer, episode_sums
 from agents.offline.guardian import KINDS, DensityGuardian, SupportGuard
-from agents.offline.nets import ActionScale, GaussianActor, ValueNet, adam, init_
+from agents.offline.nets import ActionScale, GaussianActor, ValueNet, adam, init_, mlp
 from stori_envs.datasets.transitions import Transitions
 
 SIGNALS = ("reward", "cost_phys", "cost_ood")
@@ -50,8 +54,26 @@ class OGSRLConfig(OfflineConfig):
     max_reference: int = 20_000  # spec 4.2
     ood_mode: str = "terminate"  # spec 4.2 ("freeze" replicates OGSRL's rollouts)
     ood_kappa: float = 1.0  # spec 4.2: OOD reward r_min - kappa (r_max - r_min)
+    # Physiological cost charged for each step an OOD exit cuts off (terminate: their discounted sum at the exit;
+    # freeze: per frozen step), as a multiple of the training split's mean per-step cost. Design: without it an
+    # exit truncates the episode's cost sum, so leaving the support *saves* physiological cost and the cost
+    # constraint stops binding (measured on MedSepsis: the clinician policy run through the guarded model scores
+    # J_phys 4.0 against its own 6.5). 1 = cost-neutral (the steps cut off cost what the data's steps cost on
+    # average); the data's largest per-step cost / its mean is the pessimistic bound of Theorem 3; 0 = no charge.
+    ood_phys_cost: float = 1.0
+    # Weight of the action columns in the 1-NN model's distance (state columns weigh 1). OGSRL: 1 (plain 1-NN on
+    # the normalised (s, a)); with 13 state columns against 2 action ones the match then hardly depends on the
+    # action, so > 1 makes the model's outcome follow the action more closely (design knob, not in the paper).
+    model_action_weight: float = 1.0
     ood_constraint: bool = True  # spec 4.3: the OOD cost is its own constraint (False = reward-penalty ablation)
-    ood_beta: float = 0.05  # spec 4.2: c_ood = beta gamma^(H-1)
+    ood_beta: float = 0.05  # spec 4.2: c_ood = beta gamma^(H-1) (ood_limit="beta")
+    # "data": c_ood = the training split's own discounted OOD-exit rate (each logged episode scores gamma^t at its
+    # first step the guardian flags, leave-one-out), i.e. "leave the support no more often than the data's own
+    # episodes", as c_phys is "no more cost than the data". Design: the spec's beta gamma^(H-1) assumes
+    # Pr(leave) <= beta is reachable, but a per-step flag rate alpha makes the data's own ~10-step episodes leave
+    # with probability ~1 - (1 - alpha)^10 (MedSepsis clinician: J_ood 0.36 against beta gamma^(H-1) = 0.042),
+    # so that limit is infeasible for the behaviour policy and its multiplier grows without bound.
+    ood_limit: str = "data"
     phys_limit_scale: float = 1.0  # spec 4.2: c_phys = scale x clinician mean discounted cost (<1 tightens)
     phys_cost_limit: float | None = None  # absolute c_phys (overrides the scale)
     horizon: int | None = None  # None: the longest episode of the data (MedSepsis: 18)
@@ -74,13 +96,23 @@ class OGSRLConfig(OfflineConfig):
     RULES = {"holdout_fraction": ("num", 0.0, 0.9), "guardian": ("choice", (*KINDS, "none")),
              "bandwidth": ("num", 0.0, 1e3, True), "guardian_alpha": ("num", 0.0, 0.5, True), "knn_k": ("int", 1),
              "max_reference": ("int", 2), "ood_mode": ("choice", ("terminate", "freeze")),
-             "ood_kappa": ("num", 0.0, 1e3), "ood_constraint": ("bool",), "ood_beta": ("num", 0.0, 1.0),
+             "ood_kappa": ("num", 0.0, 1e3), "ood_phys_cost": ("num", 0.0, 1e3),
+             "model_action_weight": ("num", 0.0, 1e3, True), "ood_constraint": ("bool",), "ood_beta": ("num", 0.0, 1.0),
+             "ood_limit": ("choice", ("data", "beta")),
              "phys_limit_scale": ("num", 0.0, 1e3), "phys_cost_limit": ("opt_num", 0.0, float("inf")),
              "horizon": ("opt_int",), "policy_hidden": ("widths",), "value_hidden": ("widths",),
              "log_std_init": ("num", -10.0, 2.0), "policy_lr": ("num", 0.0, 1.0, True),
              "value_lr": ("num", 0.0, 1.0, True), "gae_lambda": ("num", 0.0, 1.0), "rollouts_per_iter": ("int", 1),
              "ppo_epochs": ("int", 1), "minibatches": ("int", 1), "clip_ratio": ("num", 0.0, 1.0, True),
              "target_kl": ("num", 0.0, 10.0, True), "lagrange_lr": ("num", 0.0, 1e3)}
+
+
+def data_exit_rate(data: Transitions, flagged: np.ndarray, gamma: float) -> float:
+    """Mean over the logged episodes of gamma^t at the first flagged step (0 for an episode never flagged)."""
+    episodes, inverse = np.unique(data.episode_ids, return_inverse=True)
+    first = np.zeros(len(episodes))
+    np.maximum.at(first, inverse[flagged], gamma ** data.timesteps[flagged].astype(np.float64))
+    return float(first.mean())
 
 
 class GuardedModel:
@@ -91,6 +123,10 @@ class GuardedModel:
         f32 = dict(dtype=torch.float32, device=dev)
         obs = torch.as_tensor(data.observations.reshape(len(data), -1), **f32)
         self.keys = torch.cat([agent.obs_norm(obs), agent.act_norm(torch.as_tensor(data.actions, **f32))], 1)
+        # The lookup's own metric: action columns scaled by model_action_weight (the guardian keeps its own).
+        self.weights = torch.ones(self.keys.shape[1], **f32)
+        self.weights[obs.shape[1]:] = c.model_action_weight
+        self.lookup = self.keys * self.weights
         self.next_obs = torch.as_tensor(data.next_observations.reshape(len(data), -1), **f32)
         self.rew = torch.as_tensor(data.rewards, **f32)
         self.cost = torch.as_tensor(data.costs, **f32)
@@ -101,6 +137,7 @@ class GuardedModel:
                              " at timestep 0 (rollouts start from logged initial states)")
         span = float(data.rewards.max() - data.rewards.min())
         self.ood_reward = float(data.rewards.min()) - c.ood_kappa * span
+        self.ood_step_cost = c.ood_phys_cost * float(data.costs.mean())  # charged per step an OOD exit cuts off
         self.guardian = agent.guardian
         # A logged row that the guardian itself flags (leave-one-out) makes its matches OOD too.
         if self.guardian is None:
@@ -117,7 +154,7 @@ class GuardedModel:
 
     def step(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``(next_obs, reward, phys_cost, terminal, ood)`` for normalised queries ``x`` = (s, a)."""
-        match = torch.cdist(x, self.keys).argmin(1)
+        match = torch.cdist(x * self.weights, self.lookup).argmin(1)
         ood = self.row_flag[match]
         if self.guardian is not None:
             ood = ood | self.guardian.flags(x)
@@ -172,15 +209,19 @@ class OGSRL(OfflineBase):
             self.guardian = DensityGuardian.fit(keys, c.guardian, alpha=c.guardian_alpha, bandwidth=c.bandwidth,
                                                 k=c.knn_k, max_reference=c.max_reference, generator=g)
             self.extra_state.update(self.guardian.state())
+        model = GuardedModel(self, train)
         if "limits" not in self.extra_state:
             horizon = self._horizon(train)
             discounted = episode_sums(train, c.gamma ** train.timesteps * train.costs)
             _, first = np.unique(train.episode_ids, return_index=True)
             phys = c.phys_cost_limit if c.phys_cost_limit is not None else c.phys_limit_scale * discounted[first].mean()
-            ood = c.ood_beta * c.gamma ** (horizon - 1)
+            if c.ood_limit == "beta":
+                ood = c.ood_beta * c.gamma ** (horizon - 1)
+            else:
+                ood = data_exit_rate(train, model.row_flag.cpu().numpy(), c.gamma)
             self.extra_state["limits"] = torch.tensor([phys, ood], dtype=torch.float64)
             self.extra_state["horizon"] = torch.tensor(horizon)
-        return GuardedModel(self, train)
+        return model
 
     # -- networks ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -188,7 +229,7 @@ class OGSRL(OfflineBase):
         actor = GaussianActor(s.obs_dim, s.act_dim, c.policy_hidden, ActionScale(self.act_low, self.act_high),
                               c.log_std_init, activation="tanh")
         critic = ValueNet(s.obs_dim, c.value_hidden, activation="tanh")
-        critic.net[-1] = torch.nn.utils.skip_init(torch.nn.Linear, c.value_hidden[-1], len(SIGNALS))
+        critic.net = mlp(s.obs_dim, c.value_hidden, len(SIGNALS), activation="tanh")  # one head per signal
         self.modules = {"actor": init_(actor, g).to(c.device), "critic": init_(critic, g).to(c.device)}
         self.optimizers = {"actor": adam(actor.parameters(), c.policy_lr),
                            "critic": adam(critic.parameters(), c.value_lr)}
@@ -209,14 +250,20 @@ class OGSRL(OfflineBase):
         alive = torch.ones(n, dtype=torch.bool, device=c.device)
         frozen = torch.zeros(n, dtype=torch.bool, device=c.device)
         steps: dict[str, list[torch.Tensor]] = {k: [] for k in ("obs", "act", "logp", "alive", *SIGNALS)}
-        for _ in range(horizon):
+        # The cost an OOD step carries: per frozen step, or at a terminating exit the discounted sum over the
+        # steps it cuts off (itself included), so that leaving the support never saves physiological cost.
+        left = torch.arange(horizon, 0, -1, dtype=torch.float32, device=c.device)
+        exit_cost = model.ood_step_cost * (left if c.gamma == 1 else (1 - c.gamma ** left) / (1 - c.gamma))
+        if c.ood_mode == "freeze":
+            exit_cost = torch.full_like(exit_cost, model.ood_step_cost)
+        for t in range(horizon):
             obs = self.obs_norm(raw)
             action, logp = actor.sample(obs, self.generators["noise"])
             executed = torch.maximum(torch.minimum(action, high), low)
             nxt, rew, cost, terminal, ood = model.step(torch.cat([obs, self.act_norm(executed)], 1))
             ood = ood | frozen
             rew = torch.where(ood, torch.full_like(rew, model.ood_reward), rew)
-            cost = torch.where(ood, torch.zeros_like(cost), cost)
+            cost = torch.where(ood, exit_cost[t].expand_as(cost), cost)
             for key, value in zip(steps, (obs, action, logp, alive.clone(), rew, cost, ood.float()), strict=True):
                 steps[key].append(value)
             if c.ood_mode == "freeze":

@@ -20,6 +20,7 @@ from agents.offline.nets import (
     DeterministicActor,
     TwinCritic,
     adam,
+    descend,
     frozen_copy,
     init_,
     no_param_grad,
@@ -50,7 +51,12 @@ def smoothed_target_action(actor_t: torch.nn.Module, next_obs: torch.Tensor, noi
     half = (high - low) / 2
     eps = torch.randn((len(next_obs), len(low)), generator=generator, device=next_obs.device)
     eps = (eps * noise).clamp(-clip, clip) * half
-    return torch.maximum(torch.minimum(actor_t(next_obs) + eps, high), low)
+    return torch.clamp(actor_t(next_obs) + eps, low, high)
+
+
+def td_target(batch: Batch, gamma: float, next_value: torch.Tensor) -> torch.Tensor:
+    """r + gamma (1 - done) V(s'), in one fused operation."""
+    return torch.addcmul(batch.rew, batch.not_done, next_value, value=gamma)
 
 
 @register_agent("td3bc")
@@ -76,23 +82,19 @@ class TD3BC(OfflineBase):
         with torch.no_grad():
             next_act = smoothed_target_action(m["actor_target"], batch.next_obs, c.policy_noise, c.noise_clip,
                                               self._low, self._high, self.generators["noise"])
-            target = batch.rew + c.gamma * batch.not_done * m["critic_target"].min(batch.next_obs, next_act)
+            target = td_target(batch, c.gamma, m["critic_target"].min(batch.next_obs, next_act))
         q1, q2 = m["critic"](batch.obs, batch.act)
         critic_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
-        self.optimizers["critic"].zero_grad(set_to_none=True)
-        critic_loss.backward()
-        self.optimizers["critic"].step()
+        descend(self.optimizers["critic"], critic_loss)
         diag = {"critic_loss": critic_loss.detach()}
         if (self.total_steps + 1) % c.policy_freq == 0:
             pi = m["actor"](batch.obs)
             with no_param_grad(m["critic"]):
                 q = m["critic"].q1(batch.obs, pi)
-            lmbda = c.alpha / q.abs().mean().detach()
+            lmbda = c.alpha / q.detach().abs().mean()
             bc_loss = F.mse_loss(pi, batch.act)
             actor_loss = -lmbda * q.mean() + bc_loss
-            self.optimizers["actor"].zero_grad(set_to_none=True)
-            actor_loss.backward()
-            self.optimizers["actor"].step()
+            descend(self.optimizers["actor"], actor_loss)
             polyak_(m["actor_target"], m["actor"], c.tau)
             polyak_(m["critic_target"], m["critic"], c.tau)
             diag.update(actor_loss=actor_loss.detach(), bc_loss=bc_loss.detach())

@@ -276,3 +276,45 @@ def test_periodic_evaluation_and_logging(pendulum):
     assert calls == [30, 60, 70]
     assert [row["step"] for row in history["eval"]] == [30, 60, 70]
     assert [row["step"] for row in history["train"]] == [20, 40, 60, 70]
+
+
+def test_fit_in_chunks_reuses_the_data_and_matches_one_call(pendulum):
+    """fit(30) then fit(60) on the same data object (tensors reused) ends where one fit(60) does."""
+    import gc
+
+    chunked, whole = tiny("td3bc"), tiny("td3bc")
+    chunked.fit(pendulum, 30, progress=False)
+    tensors = chunked._tensor_cache[1]
+    chunked.fit(pendulum, 60, progress=False)
+    assert chunked._tensor_cache[1] is tensors
+    whole.fit(pendulum, 60, progress=False)
+    same_state(chunked, whole)
+    other = dataclasses.replace(pendulum)  # another object: the cache is rebuilt for it, then dropped with it
+    chunked.fit(other, 61, progress=False)
+    assert chunked._tensor_cache[1] is not tensors
+    del other
+    gc.collect()
+    assert "_tensor_cache" not in chunked.__dict__
+
+
+def test_lean_adam_is_fused_adam_bit_for_bit():
+    """LeanAdam (shared step counter, lean step, fallback on a missing gradient) equals Adam(fused=True)."""
+    from agents.offline.nets import adam
+
+    gen = torch.Generator().manual_seed(0)
+    init = [torch.randn(5, 3, generator=gen), torch.randn(3, generator=gen)]
+    grads = [[torch.randn(t.shape, generator=gen) for t in init] for _ in range(6)]
+    ours = [torch.nn.Parameter(t.clone()) for t in init]
+    ref = [torch.nn.Parameter(t.clone()) for t in init]
+    lean, fused = adam(ours, 1e-2), torch.optim.Adam(ref, lr=1e-2, fused=True)
+    for i, step_grads in enumerate(grads):
+        for params, opt in ((ours, lean), (ref, fused)):
+            opt.zero_grad(set_to_none=True)
+            for j, (p, g) in enumerate(zip(params, step_grads, strict=True)):
+                p.grad = None if (i == 3 and j == 1) else g.clone()  # step 3: a missing gradient (fallback)
+            opt.step()
+        for a, b in zip(ours, ref, strict=True):
+            assert torch.equal(a, b), i
+    for pid, state in fused.state_dict()["state"].items():
+        for key, value in state.items():
+            assert torch.equal(lean.state_dict()["state"][pid][key], value), (pid, key)

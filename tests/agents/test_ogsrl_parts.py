@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -66,8 +67,16 @@ def test_ogsrl_limits_and_split(medsepsis):
     phys, ood = agent.extra_state["limits"].tolist()
     horizon = int(agent.extra_state["horizon"])
     assert horizon == medsepsis.timesteps.max() + 1
-    assert ood == pytest.approx(0.05 * 0.99 ** (horizon - 1))
+    beta = tiny("ogsrl", holdout_fraction=0.25, ood_limit="beta")
+    beta.fit(medsepsis, 1, progress=False)
+    assert beta.extra_state["limits"][1].item() == pytest.approx(0.05 * 0.99 ** (horizon - 1))
     train = medsepsis.select(~held)
+    # ood_limit="data": each training episode scores gamma^t at its first guardian-flagged step (by hand)
+    flagged = GuardedModel(agent, train).row_flag.numpy()
+    firsts = [0.99 ** train.timesteps[(train.episode_ids == e) & flagged].min() if flagged[train.episode_ids == e].any()
+              else 0.0 for e in np.unique(train.episode_ids)]
+    assert 0 < ood == pytest.approx(np.mean(firsts))
+    assert ood > 0.05 * 0.99 ** (horizon - 1)  # alpha = 5 % per step makes the data's own episodes leave more often
     disc = []
     for e in np.unique(train.episode_ids):
         rows = train.episode_ids == e
@@ -143,3 +152,47 @@ def test_ogsrl_runs_on_any_dataset_with_costs(pendulum):
     history = agent.fit(costly, 4, progress=False)["train"]
     assert int(agent.extra_state["horizon"]) == 100 and all(np.isfinite(list(r.values())).all() for r in history)
     assert agent.act(pendulum.observations[:3]).shape == (3, 1)
+
+
+@pytest.mark.parametrize("mode", ["terminate", "freeze"])
+def test_ood_exit_carries_the_worst_remaining_cost(mode, medsepsis):
+    """Leaving the support saves no physiological cost: the exit is charged the data's mean per-step cost for every
+    step it cuts off (terminate: their discounted sum at once; freeze: per frozen step); 0 turns it off."""
+    charged, free = (tiny("ogsrl", ood_mode=mode, rollouts_per_iter=4, ood_phys_cost=w) for w in (1.0, 0.0))
+    for agent in (charged, free):
+        agent.fit(medsepsis, 1, progress=False)
+        agent.guardian.threshold = math.inf  # every query is outside the support
+    train = charged.prepare_data(medsepsis)
+    horizon, gamma, per_step = int(charged.extra_state["horizon"]), charged.config.gamma, float(train.costs.mean())
+    roll = charged._rollouts(GuardedModel(charged, train))
+    assert (roll["cost_ood"] == 1).all()
+    if mode == "terminate":
+        assert len(roll["cost_phys"]) == 1  # every rollout ends at its first step
+        expected = per_step * sum(gamma ** k for k in range(horizon))
+        assert roll["cost_phys"][0].tolist() == pytest.approx([expected] * 4)
+    else:
+        alive = roll["alive"]
+        assert torch.equal(roll["cost_phys"][alive], torch.full((int(alive.sum()),), per_step))
+    assert (free._rollouts(GuardedModel(free, train))["cost_phys"] == 0).all()
+
+
+def test_model_action_weight_makes_the_lookup_follow_the_action(medsepsis):
+    """With a heavy action weight the 1-NN match of (s, a') has the queried action a', not the logged a of s."""
+    plain, heavy = (tiny("ogsrl", model_action_weight=w) for w in (1.0, 30.0))
+    for agent in (plain, heavy):
+        agent.fit(medsepsis, 1, progress=False)
+    train = plain.prepare_data(medsepsis)
+    models = [GuardedModel(a, train) for a in (plain, heavy)]
+    assert torch.equal(models[0].keys, models[1].keys)  # the guardian's space is unchanged
+    keys = models[0].keys
+    n_obs = train.observations.shape[1]
+    i = torch.arange(0, len(keys), 7)
+    query = keys[i].clone()
+    query[:, n_obs:] = keys[i.flip(0), n_obs:]  # the states of rows i with the actions of other rows
+    gaps = []
+    for model in models:
+        match = torch.cdist(query * model.weights, model.lookup).argmin(1)
+        gaps.append((keys[match, n_obs:] - query[:, n_obs:]).norm(dim=1).mean().item())
+    assert gaps[1] < 0.5 * gaps[0], gaps
+    nxt = models[0].step(keys[i])[0]  # a logged (s, a) still returns its own row
+    assert torch.equal(nxt, models[1].step(keys[i])[0])

@@ -25,7 +25,7 @@ import numpy as np
 
 from agents.interface import load_agent, write_json_atomic
 from agents.offline import A2PR, BC, IQL, OGSRL, TD3BC, BCSafe
-from agents.offline.data import rollout_transitions
+from agents.offline.data import episode_sums, rollout_transitions
 from agents.offline.evaluation import evaluate_agent
 from agents.offline.guardian import SupportGuard
 from agents.offline.treatment import treatment_report
@@ -74,6 +74,22 @@ def get_dataset(name: str, episodes: int | None, root: Path, build_missing: bool
         return load_transitions(name, root=root), f"built here ({episodes} episodes)"
     except Exception as exc:  # noqa: BLE001 - report why, go on with the other datasets
         return None, f"build failed: {exc}"
+
+
+def data_summary(data) -> str:
+    """The dataset's own mean episode return (normalised with its reference scores) and episode cost."""
+    from agents.offline.evaluation import normalized_score
+
+    _, first = np.unique(data.episode_ids, return_index=True)
+    returns = episode_sums(data, data.rewards)[first]
+    meta = data.metadata
+    score = normalized_score(float(returns.mean()), meta.get("ref_min_score"), meta.get("ref_max_score"))
+    text = f"{len(first)} episodes, mean return {returns.mean():.1f}"
+    if score is not None:
+        text += f", normalised score {score:.1f}"
+    if data.costs is not None:
+        text += f", episode cost {episode_sums(data, data.costs)[first].mean():.2f}"
+    return text
 
 
 def ci95(values: list[float]) -> tuple[float, float]:
@@ -165,14 +181,14 @@ def main() -> None:
         header = ["agent", "seeds", "normalised score (95 % CI)", "mean return"]
         if medical is not None:
             header += ["episode cost (95 % CI)", "mortality", "OOD-visit rate", "MCR"]
-        tables.append((role, dataset_id, markdown_table(header, rows)))
+        tables.append((role, dataset_id, data_summary(data), markdown_table(header, rows)))
     emit(f"Machine: {machine_description()}")
     emit(f"Command: `{command_line()}`")
     emit()
     emit(markdown_table(["dataset", "id", "status"], availability))
-    for role, dataset_id, table in tables:
+    for role, dataset_id, summary, table in tables:
         emit()
-        emit(f"**{role}** (`{dataset_id}`)")
+        emit(f"**{role}** (`{dataset_id}`; the data itself: {summary})")
         emit()
         emit(table)
     if args.plot and plot_rows:

@@ -35,8 +35,16 @@ class MLP(nn.Sequential):
             in_dim = width
         layers.append(nn.utils.skip_init(nn.Linear, in_dim, out_dim))
         super().__init__(*layers)
-        self._linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
         self._act = torch.relu_ if activation == "relu" else torch.tanh
+        self._cache_linears()
+
+    def _cache_linears(self) -> None:
+        self._linears = [layer for layer in self if isinstance(layer, nn.Linear)]
+
+    def __setitem__(self, idx, module: nn.Module) -> None:
+        """Replacing a layer (``net[-1] = nn.Linear(...)``) refreshes the forward's cached layer list."""
+        super().__setitem__(idx, module)
+        self._cache_linears()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         *hidden, last = self._linears

@@ -318,3 +318,16 @@ def test_lean_adam_is_fused_adam_bit_for_bit():
     for pid, state in fused.state_dict()["state"].items():
         for key, value in state.items():
             assert torch.equal(lean.state_dict()["state"][pid][key], value), (pid, key)
+
+
+def test_mlp_layer_replacement_reaches_the_forward():
+    import torch
+
+    from agents.offline.nets import init_, mlp
+
+    net = init_(mlp(3, [4], 2), torch.Generator().manual_seed(0))
+    net[-1] = torch.nn.Linear(4, 5)
+    x = torch.ones(2, 3)
+    assert net(x).shape == (2, 5)
+    expected = net[2](torch.relu(net[0](x)))
+    torch.testing.assert_close(net(x), expected)

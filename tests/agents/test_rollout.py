@@ -72,3 +72,4 @@ def test_medsepsis_outcome_costs_and_the_adapter():
     unrecorded = run_episodes(DoseRule(), "stori/MedSepsis-v0", [11, 12, 13, 14, 15], n_envs=1)
     assert [(u["return"], u["cost"], u["outcome"]) for u in unrecorded] == [
         (e["return"], e["cost"], e["outcome"]) for e in episodes]
+

@@ -72,12 +72,11 @@ class RamPeek(Occlusion):
         now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
         return lookahead_frames(ale, now, noop, outs, verify=not self.mode.always_effective)
 
-    def lookahead_pooled(self, ale, noop, pool, writes: Sequence[Write]):
+    def lookahead_pooled(self, ale, noop, pool, writes: Sequence[Write]) -> None:
         """The two look-ahead frames of :meth:`peek_pooled`, read through ``pool`` (a
-        :class:`~stori_envs.atari.emulator.FramePool`), for a mode whose ``writes`` (non-empty) always show;
-        returns the snapshot of the current state it took (see :func:`~stori_envs.atari.peek.lookahead_pooled`)."""
+        :class:`~stori_envs.atari.emulator.FramePool`), for a mode whose ``writes`` (non-empty) always show."""
         now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
-        return lookahead_pooled(ale, now, noop, pool)
+        lookahead_pooled(ale, now, noop, pool)
 
     def alter(self, obs: Any) -> Any:
         raise TypeError("RamPeek needs the emulator: it is hosted by the Atari frame loop, not on_observation")

@@ -13,8 +13,7 @@ Both paths call the ALE directly, so no wrapper, counter or reward bookkeeping s
   Mersenne-Twister state roughly doubles the cost of a clone and a restore (about 92 µs against 48 µs,
   i.e. more than a BankHeist frame, per peek). ``include_rng=True`` restores it too, bit for bit.
   :func:`lookahead_frames` and :func:`lookahead_pooled` emulate the pooled pair of look-ahead frames
-  from one snapshot; the latter returns the snapshot, which the engine keeps as the next step's
-  snapshot when that step may end the episode (one clone fewer).
+  from one snapshot.
 * :class:`InFrameWrite` (opt-in ``semantics.ram_peek="in_frame"``): write the bytes just before the
   observed frame is emulated and put them back right after, with no extra frame. Only modes proven
   equivalent by a determinism test may use it (``RamPeekMode.in_frame``).
@@ -89,8 +88,7 @@ def lookahead_frames(ale, writes_now: Callable[[], Sequence[Write]], noop, outs:
 def lookahead_pooled(ale, writes_now: Callable[[], Sequence[Write]], noop, pool, include_rng: bool = False):
     """Two consecutive NOOP look-ahead frames, ``writes_now()`` written before each, read through ``pool``
     (a :class:`~stori_envs.atari.emulator.FramePool`: ``pool.pooled()`` is then their max); leave the
-    emulator as it was. Returns the snapshot taken of the current state (the caller may keep it: the
-    emulator is back in exactly that state)."""
+    emulator as it was."""
     state = ale.cloneState(include_rng=include_rng)
     set_ram = ale.setRAM
     for read in (pool.read_first, pool.read_last):
@@ -99,7 +97,6 @@ def lookahead_pooled(ale, writes_now: Callable[[], Sequence[Write]], noop, pool,
         ale.act(noop)
         read(ale)
     ale.restoreState(state)
-    return state
 
 
 class InFrameWrite:

@@ -130,9 +130,6 @@ class _Peek(Plain):
         self.hider = hider
         self.snapshot = None
         self.final: list[int] = []  # read frames whose peek must be drawn from the snapshot
-        # The last look-ahead's snapshot of a step's end, with the emulator's frame numbers and RAM then:
-        # if the next step starts from that state, it serves as that step's snapshot (no second clone).
-        self.ahead: tuple[Any, int, int, bytes] | None = None
 
     def on_reset(self, env, ale, frame):
         # The reset observation always uses the one-frame look-ahead.
@@ -143,21 +140,8 @@ class _Peek(Plain):
 
     def _keep_snapshot(self, env, ale) -> None:
         self.final = []
-        ahead, self.ahead = self.ahead, None
-        if not env.may_end():
-            self.snapshot = None
-        elif ahead is not None and ahead[1:] == (ale.getFrameNumber(), ale.getEpisodeFrameNumber(),
-                                                 ale.getRAM().tobytes()):
-            self.snapshot = ahead[0]  # nothing emulated since that look-ahead restored it
-        else:
-            # The emulator's RNG only matters with sticky actions (serialising it doubles the clone's cost).
-            self.snapshot = ale.cloneState(include_rng=env.settings.sticky)
-
-    def _keep_ahead(self, env, ale, state) -> None:
-        """Remember a look-ahead's snapshot of the current state (taken without the emulator's RNG, so only
-        without sticky actions) for the next step's :meth:`_keep_snapshot`."""
-        if not env.settings.sticky:
-            self.ahead = (state, ale.getFrameNumber(), ale.getEpisodeFrameNumber(), ale.getRAM().tobytes())
+        # The emulator's RNG only matters with sticky actions (serialising it doubles the clone's cost).
+        self.snapshot = ale.cloneState(include_rng=env.settings.sticky) if env.may_end() else None
 
     def _finish_final(self, env, ale, n_read, altered):
         if self.final and self.snapshot is not None:
@@ -215,7 +199,7 @@ class PeekPerObservation(_Peek):
             return self._real(env, ale, n_read), altered
         if hider.mode.always_effective:
             if n_read == 2:  # the two look-ahead frames read and pooled as the real ones are
-                self._keep_ahead(env, ale, hider.lookahead_pooled(ale, env.noop, env.frame_pool, writes))
+                hider.lookahead_pooled(ale, env.noop, env.frame_pool, writes)
                 return env.frame_pool.pooled(), True
             hider.peek_pooled(ale, env.noop, env.peeks[:n_read], writes)
             return pooled(env.peeks, n_read), True

@@ -240,45 +240,6 @@ def test_the_last_observation_of_an_episode_is_hidden_too():
     assert info["stori"]["observation_altered"]
 
 
-def test_a_lookahead_snapshot_serves_the_next_steps_final_peek_unchanged():
-    """A hidden step's look-ahead clones the step's end state; when the next step may end the episode it
-    keeps that snapshot instead of cloning again. Same trajectory, final observations included, as with
-    a fresh clone on every such step (BankHeist blocks, always effective, truncated every 100 steps)."""
-    def run(reuse: bool):
-        env = make("BankHeist", profile("ram", "3", 0.75), max_num_frames_per_episode=400)
-        timing = env.unwrapped.timing
-        kept = []
-        if not reuse:
-            timing._keep_ahead = lambda env_, ale, state: None
-        else:
-            keep = timing._keep_snapshot
-
-            def counting(env_, ale):
-                ahead = timing.ahead
-                keep(env_, ale)
-                kept.append(ahead is not None and timing.snapshot is ahead[0])
-            timing._keep_snapshot = counting
-        env.reset(seed=3)
-        policy = random_policy(env.action_space.n, 4)
-        out, ends = [], 0
-        while ends < 3:
-            obs, reward, terminated, truncated, info = env.step(policy(None))
-            out.append((obs, reward, info["stori"]["observation_altered"]))
-            if terminated or truncated:
-                ends += 1
-                out.append(env.reset()[0])
-        return out, sum(kept)
-
-    (with_reuse, reused), (without, _) = run(True), run(False)
-    assert reused >= 1, "no final step reused a look-ahead snapshot"
-    assert len(with_reuse) == len(without)
-    for a, b in zip(with_reuse, without):
-        if isinstance(a, tuple):
-            assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
-        else:
-            assert np.array_equal(a, b)
-
-
 def test_a_final_step_without_anything_hidden_is_reported_unaltered():
     """Breakout's ball (ram 2) is usually gone when the game ends: the flag must then say False."""
     env = make("Breakout", profile("ram", "2", 1.0))

@@ -21,6 +21,7 @@ Both paths call the ALE directly, so no wrapper, counter or reward bookkeeping s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -36,26 +37,22 @@ def effective_writes(ale, writes: Sequence[Write]) -> list[Write]:
     return [(i, v) for i, v in writes if ram[i] != v]
 
 
-def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, verify: bool = True,
-                   include_rng: bool = False) -> bool:
-    """Fill ``out`` with the screen one NOOP frame after writing ``writes``; leave the emulator as it was.
-
-    Returns whether the image differs from the same look-ahead without the writes; with ``verify=False``
-    (a mode whose writes always show) that is taken as true without emulating the comparison frame.
-    """
-    state = ale.cloneState(include_rng=include_rng)
+def _emulate(ale, writes_now: Callable[[], Sequence[Write]], noop, reads: Sequence[Callable]) -> None:
+    """One NOOP frame per entry of ``reads``: ``writes_now()`` written before it, ``read(ale)`` after it."""
     set_ram = ale.setRAM
-    for index, value in writes:
-        set_ram(index, value)
-    ale.act(noop)
-    ale.getScreenRGB(out)
-    altered = True
-    if verify:
-        ale.restoreState(state)
+    for read in reads:
+        for index, value in writes_now():
+            set_ram(index, value)
         ale.act(noop)
-        altered = not np.array_equal(ale.getScreenRGB(), out)
-    ale.restoreState(state)
-    return altered
+        read(ale)
+
+
+def _max(frames: Sequence[np.ndarray]) -> np.ndarray:
+    return functools.reduce(np.maximum, frames)
+
+
+def _no_writes() -> Sequence[Write]:
+    return ()
 
 
 def lookahead_frames(ale, writes_now: Callable[[], Sequence[Write]], noop, outs: Sequence[np.ndarray],
@@ -64,25 +61,25 @@ def lookahead_frames(ale, writes_now: Callable[[], Sequence[Write]], noop, outs:
     leave the emulator as it was. One snapshot serves all the frames (the pooled RAM peek).
 
     Returns whether the max of ``outs`` differs from the same look-ahead without writes (taken as true
-    without emulating it when ``verify=False``).
+    without emulating it when ``verify=False``: a mode whose writes always show).
     """
     state = ale.cloneState(include_rng=include_rng)
-    set_ram = ale.setRAM
-    for out in outs:
-        for index, value in writes_now():
-            set_ram(index, value)
-        ale.act(noop)
-        ale.getScreenRGB(out)
+    _emulate(ale, writes_now, noop, [lambda a, out=out: a.getScreenRGB(out) for out in outs])
     altered = True
     if verify:
         ale.restoreState(state)
-        plain = []
-        for _ in outs:
-            ale.act(noop)
-            plain.append(ale.getScreenRGB())
-        altered = not np.array_equal(np.maximum.reduce(plain), np.maximum.reduce(list(outs)))
+        plain: list[np.ndarray] = []
+        _emulate(ale, _no_writes, noop, [lambda a: plain.append(a.getScreenRGB())] * len(outs))
+        altered = not np.array_equal(_max(plain), _max(outs))
     ale.restoreState(state)
     return altered
+
+
+def lookahead_peek(ale, writes: Sequence[Write], noop, out: np.ndarray, verify: bool = True,
+                   include_rng: bool = False) -> bool:
+    """Fill ``out`` with the screen one NOOP frame after writing ``writes``; leave the emulator as it was
+    (:func:`lookahead_frames` with one frame)."""
+    return lookahead_frames(ale, lambda: writes, noop, (out,), verify, include_rng)
 
 
 def lookahead_pooled(ale, writes_now: Callable[[], Sequence[Write]], noop, pool, include_rng: bool = False):
@@ -90,12 +87,7 @@ def lookahead_pooled(ale, writes_now: Callable[[], Sequence[Write]], noop, pool,
     (a :class:`~stori_envs.atari.emulator.FramePool`: ``pool.pooled()`` is then their max); leave the
     emulator as it was."""
     state = ale.cloneState(include_rng=include_rng)
-    set_ram = ale.setRAM
-    for read in (pool.read_first, pool.read_last):
-        for index, value in writes_now():
-            set_ram(index, value)
-        ale.act(noop)
-        read(ale)
+    _emulate(ale, writes_now, noop, (pool.read_first, pool.read_last))
     ale.restoreState(state)
 
 

@@ -52,6 +52,8 @@ AGENTS: dict[str, tuple[type, dict[str, Any], bool]] = {
     "ogsrl-bw0.2": (OGSRL, {"max_reference": 5000, "bandwidth": 0.2}, True),  # a tighter guardian (variant)
     "ogsrl-freeze": (OGSRL, {"max_reference": 5000, "ood_mode": "freeze"}, True),  # OGSRL's own rollouts (variant)
     "ogsrl-aw3": (OGSRL, {"max_reference": 5000, "model_action_weight": 3.0}, True),  # action-weighted 1-NN (variant)
+    "ogsrl-ensemble": (OGSRL, {"max_reference": 5000, "model": "ensemble"}, True),  # the learned model (spec 4.2 b)
+    "ogsrl-ensemble-unguarded": (OGSRL, {"model": "ensemble", "guardian": "none"}, True),  # its ablation
 }
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}  # Student t quantiles for a 95 % CI
 
@@ -171,13 +173,14 @@ def main() -> None:
             score, half = ci95([r["normalized_score"] for r in results])
             mean_return = np.mean([r["return_mean"] for r in results])
             row = [name, len(results), f"{score:.1f} ± {half:.1f}", f"{mean_return:.1f}"]
+            cost = chalf = None
             if medical is not None:
                 cost, chalf = ci95([r["cost_mean"] for r in results])
                 row += [f"{cost:.2f} ± {chalf:.2f}", f"{np.mean([r['mortality'] for r in results]):.3f}",
                         f"{np.mean([r['ood_visit_rate'] for r in results]):.3f}",
                         f"{np.mean([r['mcr'] for r in results]):.3f}"]
             rows.append(row)
-            plot_rows.append((role, name, score, half))
+            plot_rows.append((role, name, score, half, cost, chalf))
         header = ["agent", "seeds", "normalised score (95 % CI)", "mean return"]
         if medical is not None:
             header += ["episode cost (95 % CI)", "mortality", "OOD-visit rate", "MCR"]
@@ -197,24 +200,34 @@ def main() -> None:
         emit(f"Plot: `{args.plot}`")
 
 
-def plot(rows: list[tuple], path: str) -> None:
+def plot(rows: list[tuple], path: str) -> list[tuple[str, str]]:
+    """Bar charts of ``rows`` = (dataset, agent, score, CI, cost or None, CI) into ``path``; returns the panels
+    drawn as (dataset, y label)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    roles = list(dict.fromkeys(r[0] for r in rows))
-    fig, axes = plt.subplots(1, len(roles), figsize=(4.5 * len(roles), 3.6), squeeze=False)
-    for ax, role in zip(axes[0], roles, strict=True):
+    # One panel of normalised scores per dataset, and one of true episode costs for a dataset that has them.
+    panels = []
+    for role in dict.fromkeys(r[0] for r in rows):
         sub = [r for r in rows if r[0] == role]
-        ax.bar([r[1] for r in sub], [r[2] for r in sub], yerr=[0 if math.isnan(r[3]) else r[3] for r in sub],
-               capsize=3, color="tab:blue")
+        panels.append((role, "normalised score (mean, 95 % CI)", [(r[1], r[2], r[3]) for r in sub], "tab:blue"))
+        if any(r[4] is not None for r in sub):
+            panels.append((role, "true episode cost (mean, 95 % CI)", [(r[1], r[4], r[5]) for r in sub], "tab:red"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    for ax, (role, label, bars, colour) in zip(axes[0], panels, strict=True):
+        ax.bar([b[0] for b in bars], [b[1] for b in bars], yerr=[0 if math.isnan(b[2]) else b[2] for b in bars],
+               capsize=3, color=colour)
         ax.set_title(role, fontsize=9)
-        ax.set_ylabel("normalised score (mean, 95 % CI)")
-        ax.tick_params(axis="x", rotation=45, labelsize=8)
+        ax.set_ylabel(label)
+        ax.tick_params(axis="x", labelsize=8)
+        plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [(role, label) for role, label, _, _ in panels]
 
 
 if __name__ == "__main__":

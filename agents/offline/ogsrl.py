@@ -8,11 +8,14 @@ From a dataset that carries costs, in order:
 3. **Guardian**: a KDE (or k-NN) density on normalised (s, a) with a leave-one-out ``alpha``-quantile
    threshold (:mod:`agents.offline.guardian`).
 4. **Guarded model**: the 1-NN lookup of logged transitions (action columns weighted by
-   ``model_action_weight`` in its distance). A query (s, a) flagged by the guardian -- or whose nearest
-   logged row is itself flagged -- is OOD: OOD cost 1, reward r_min - kappa (r_max - r_min), the
-   physiological cost of the steps the exit cuts off (``ood_phys_cost`` x the data's mean per-step cost each,
-   so leaving the support saves no cost), and termination (``ood_mode="terminate"``) or a frozen, penalised
-   state (``"freeze"``). Otherwise the logged (s', r, cost, terminal) of the match. Rollouts start from logged
+   ``model_action_weight`` in its distance; ``model="1nn"``, OGSRL's), or the spec's optional learned ensemble
+   (``model="ensemble"``: :mod:`agents.offline.dynamics`, E Gaussian MLPs for the state change with reward, cost
+   and termination heads, trained once on the training split and saved with the agent). A query (s, a)
+   flagged by the guardian -- or, for the 1-NN model, whose nearest logged row is itself flagged -- is OOD:
+   OOD cost 1, reward r_min - kappa (r_max - r_min), the physiological cost of the steps the exit cuts off
+   (``ood_phys_cost`` x the data's mean per-step cost each, so leaving the support saves no cost), and
+   termination (``ood_mode="terminate"``) or a frozen, penalised state (``"freeze"``). Otherwise the model's
+   (s', r, cost, terminal): the logged ones of the match, or the ensemble's draw. Rollouts start from logged
    step-0 states.
 5. **PPO-Lagrangian** with two constraints: physiological cost J_phys <= c_phys (the training split's mean
    discounted episode cost, x ``phys_limit_scale``) and OOD cost J_ood <= c_ood (``ood_limit``: the data's
@@ -22,7 +25,7 @@ From a dataset that carries costs, in order:
 
 One ``fit`` step is one PPO iteration (``rollouts_per_iter`` model rollouts, then the update).
 Ablations: ``guardian="none"`` (unguarded MB-PPO-Lag), ``ood_constraint=False`` (guardian as a reward
-penalty and termination only). The optional learned ensemble model of the spec is not implemented.
+penalty and termination only).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ import numpy as np
 import torch
 
 from agents.interface import register_agent
-from agents.offline.base import OfflineBase, OfflineConfig
+from agents.offline.base import OfflineBase, OfflineConfig, torch_threads
 from agents.offline.data import Normalizer, episode_sums
+from agents.offline.dynamics import EnsembleModel
 from agents.offline.guardian import KINDS, DensityGuardian, SupportGuard
 from agents.offline.nets import ActionScale, GaussianActor, ValueNet, adam, init_, mlp
 from stori_envs.datasets.transitions import Transitions
@@ -65,6 +69,11 @@ class OGSRLConfig(OfflineConfig):
     # the normalised (s, a)); with 13 state columns against 2 action ones the match then hardly depends on the
     # action, so > 1 makes the model's outcome follow the action more closely (design knob, not in the paper).
     model_action_weight: float = 1.0
+    model: str = "1nn"  # spec 4.2: "1nn" (model (a), OGSRL's) or "ensemble" (the spec's optional model (b))
+    ensemble_size: int = 5  # spec 4.2 (b): E = 5
+    ensemble_hidden: tuple[int, ...] = (200, 200)  # design (MBPO/MOPO: 4 x 200; 2 x 200 for a 13-D state)
+    ensemble_steps: int = 3000  # design: about 37 epochs of the 20,910-row MedSepsis clinician data at batch 256
+    ensemble_lr: float = 1e-3  # MBPO
     ood_constraint: bool = True  # spec 4.3: the OOD cost is its own constraint (False = reward-penalty ablation)
     ood_beta: float = 0.05  # spec 4.2: c_ood = beta gamma^(H-1) (ood_limit="beta")
     # "data": c_ood = the training split's own discounted OOD-exit rate (each logged episode scores gamma^t at its
@@ -97,7 +106,9 @@ class OGSRLConfig(OfflineConfig):
              "bandwidth": ("num", 0.0, 1e3, True), "guardian_alpha": ("num", 0.0, 0.5, True), "knn_k": ("int", 1),
              "max_reference": ("int", 2), "ood_mode": ("choice", ("terminate", "freeze")),
              "ood_kappa": ("num", 0.0, 1e3), "ood_phys_cost": ("num", 0.0, 1e3),
-             "model_action_weight": ("num", 0.0, 1e3, True), "ood_constraint": ("bool",), "ood_beta": ("num", 0.0, 1.0),
+             "model_action_weight": ("num", 0.0, 1e3, True), "model": ("choice", ("1nn", "ensemble")),
+             "ensemble_size": ("int", 1), "ensemble_hidden": ("widths",), "ensemble_steps": ("int", 1),
+             "ensemble_lr": ("num", 0.0, 1.0, True), "ood_constraint": ("bool",), "ood_beta": ("num", 0.0, 1.0),
              "ood_limit": ("choice", ("data", "beta")),
              "phys_limit_scale": ("num", 0.0, 1e3), "phys_cost_limit": ("opt_num", 0.0, float("inf")),
              "horizon": ("opt_int",), "policy_hidden": ("widths",), "value_hidden": ("widths",),
@@ -116,7 +127,8 @@ def data_exit_rate(data: Transitions, flagged: np.ndarray, gamma: float) -> floa
 
 
 class GuardedModel:
-    """The guarded 1-NN model on the training split, vectorised over a batch of rollouts (torch)."""
+    """The guarded model on the training split, vectorised over a batch of rollouts (torch): the 1-NN lookup of
+    logged transitions, or the learned ensemble (``config.model``), behind the same guardian."""
 
     def __init__(self, agent: OGSRL, data: Transitions) -> None:
         c, dev = agent.config, agent.config.device
@@ -144,6 +156,7 @@ class GuardedModel:
             self.row_flag = torch.zeros(len(data), dtype=torch.bool, device=dev)
         else:
             self.row_flag = self.guardian.flags(self.keys, self._self_index())
+        self.learned = agent.learned_model(self.keys, data) if c.model == "ensemble" else None
 
     def _self_index(self) -> torch.Tensor:
         """Each key's index in the guardian reference (-1 if not a reference point), for leave-one-out."""
@@ -152,13 +165,21 @@ class GuardedModel:
         found = [where.get(row.tobytes(), -1) for row in self.keys.cpu().numpy()]
         return torch.tensor(found, dtype=torch.long, device=self.keys.device)
 
-    def step(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``(next_obs, reward, phys_cost, terminal, ood)`` for normalised queries ``x`` = (s, a)."""
-        match = torch.cdist(x * self.weights, self.lookup).argmin(1)
-        ood = self.row_flag[match]
+    def step(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+        """``(next_obs, reward, phys_cost, terminal, ood)`` for normalised queries ``x`` = (s, a); the learned
+        model draws its member, state noise and termination from ``generator``."""
+        if self.learned is None:
+            match = torch.cdist(x * self.weights, self.lookup).argmin(1)
+            ood = self.row_flag[match]
+            out = self.next_obs[match], self.rew[match], self.cost[match], self.terminal[match]
+        else:
+            if generator is None:
+                raise ValueError("generator: got None; allowed: a torch.Generator (the learned model samples)")
+            out = self.learned.step(x, generator)
+            ood = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         if self.guardian is not None:
             ood = ood | self.guardian.flags(x)
-        return self.next_obs[match], self.rew[match], self.cost[match], self.terminal[match], ood
+        return (*out, ood)
 
 
 @register_agent("ogsrl")
@@ -197,6 +218,27 @@ class OGSRL(OfflineBase):
         self.act_norm = Normalizer.from_state(extra, "act_norm")
         if "guardian.reference" in extra:
             self.guardian = DensityGuardian.from_state(extra)
+
+    def learned_model(self, keys: torch.Tensor, train: Transitions) -> EnsembleModel:
+        """The learned ensemble on the training split: restored from the agent's saved state, else trained once
+        (from the ``init`` and ``sample`` streams) and kept in it, so a loaded or resumed agent rolls out the
+        same model."""
+        c = self.config
+        loc, scale = self.obs_norm.loc.to(c.device), self.obs_norm.scale.to(c.device)
+        shape = dict(hidden=c.ensemble_hidden, members=c.ensemble_size)
+        if any(k.startswith("model.") for k in self.extra_state):
+            return EnsembleModel.from_state(self.extra_state, keys.shape[1], loc, scale, **shape)
+        f32 = dict(dtype=torch.float32, device=c.device)
+        next_norm = self.obs_norm(torch.as_tensor(train.next_observations.reshape(len(train), -1), **f32))
+        with torch.enable_grad(), torch_threads(c.threads):  # (before fit's own thread bound: bound it here too)
+            model, losses = EnsembleModel.fit(
+                keys, next_norm, torch.as_tensor(train.rewards, **f32), torch.as_tensor(train.costs, **f32),
+                torch.as_tensor(train.terminals, device=c.device), loc, scale, steps=c.ensemble_steps,
+                lr=c.ensemble_lr, batch_size=c.batch_size, init=self.generators["init"],
+                sample=self.generators["sample"], **shape)
+        self.model_losses = losses
+        self.extra_state.update(model.state())
+        return model
 
     def _horizon(self, train: Transitions) -> int:
         return self.config.horizon or int(train.timesteps.max()) + 1
@@ -260,7 +302,8 @@ class OGSRL(OfflineBase):
             obs = self.obs_norm(raw)
             action, logp = actor.sample(obs, self.generators["noise"])
             executed = torch.maximum(torch.minimum(action, high), low)
-            nxt, rew, cost, terminal, ood = model.step(torch.cat([obs, self.act_norm(executed)], 1))
+            nxt, rew, cost, terminal, ood = model.step(torch.cat([obs, self.act_norm(executed)], 1),
+                                                       self.generators["noise"])
             ood = ood | frozen
             rew = torch.where(ood, torch.full_like(rew, model.ood_reward), rew)
             cost = torch.where(ood, exit_cost[t].expand_as(cost), cost)

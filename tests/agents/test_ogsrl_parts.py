@@ -11,7 +11,9 @@ import torch
 from conftest import medsepsis_data
 from helpers_agents import tiny
 
+from agents.interface import load_agent
 from agents.offline.data import rollout_transitions
+from agents.offline.dynamics import EnsembleModel
 from agents.offline.guardian import DensityGuardian, SupportGuard
 from agents.offline.ogsrl import GuardedModel
 from agents.offline.treatment import acp, air, mcr, treatment_report
@@ -196,3 +198,57 @@ def test_model_action_weight_makes_the_lookup_follow_the_action(medsepsis):
     assert gaps[1] < 0.5 * gaps[0], gaps
     nxt = models[0].step(keys[i])[0]  # a logged (s, a) still returns its own row
     assert torch.equal(nxt, models[1].step(keys[i])[0])
+
+
+def _ensemble_inputs(agent, data):
+    obs, act = torch.as_tensor(data.observations), torch.as_tensor(data.actions)
+    keys = torch.cat([agent.obs_norm(obs), agent.act_norm(act)], 1)
+    nxt = agent.obs_norm(torch.as_tensor(data.next_observations))
+    return keys, nxt
+
+
+def test_ensemble_model_learns_the_transitions(medsepsis):
+    """The learned model (spec 4.2 (b)): its loss falls, and its mean state change beats predicting the data's mean."""
+    agent = tiny("ogsrl")
+    agent.fit(medsepsis, 1, progress=False)
+    keys, nxt = _ensemble_inputs(agent, medsepsis)
+    f32 = dict(dtype=torch.float32)
+    model, losses = EnsembleModel.fit(
+        keys, nxt, torch.as_tensor(medsepsis.rewards, **f32), torch.as_tensor(medsepsis.costs, **f32),
+        torch.as_tensor(medsepsis.terminals), agent.obs_norm.loc, agent.obs_norm.scale, members=3, hidden=(64, 64),
+        steps=600, lr=1e-3, batch_size=128, init=torch.Generator().manual_seed(0),
+        sample=torch.Generator().manual_seed(1))
+    assert losses[-1] < losses[0] - 1.0, losses
+    ds = nxt - keys[:, :nxt.shape[1]]
+    with torch.no_grad():
+        mean = torch.stack([model.ensemble.heads(m, keys)[0] for m in model.ensemble.members]).mean(0)
+    assert (ds - mean).square().mean() < 0.7 * (ds - ds.mean(0)).square().mean()
+    # A step: raw next states, costs >= 0, boolean terminations, reproducible from the generator.
+    out = model.step(keys[:50], torch.Generator().manual_seed(5))
+    again = model.step(keys[:50], torch.Generator().manual_seed(5))
+    assert all(torch.equal(a, b) for a, b in zip(out, again, strict=True))
+    assert out[0].shape == (50, medsepsis.observations.shape[1]) and out[3].dtype == torch.bool
+    assert (out[2] >= 0).all()
+    np.testing.assert_allclose(out[0].mean(0).numpy(), medsepsis.next_observations[:50].mean(0), rtol=0.5, atol=0.5)
+    # Saved and restored as tensors: the same draws.
+    back = EnsembleModel.from_state(model.state(), keys.shape[1], agent.obs_norm.loc, agent.obs_norm.scale,
+                                    hidden=(64, 64), members=3)
+    assert all(torch.equal(a, b) for a, b in zip(out, back.step(keys[:50], torch.Generator().manual_seed(5)),
+                                                 strict=True))
+
+
+def test_ogsrl_with_the_ensemble_model_keeps_the_guardian(medsepsis, tmp_path):
+    """The learned model sits behind the same guardian: a far-away query is OOD; a loaded agent keeps the model."""
+    agent = tiny("ogsrl-ensemble")
+    agent.fit(medsepsis, 2, progress=False)
+    model = GuardedModel(agent, agent.prepare_data(medsepsis))
+    assert model.learned is not None
+    far = model.keys[:5] + 5.0
+    assert model.step(far, torch.Generator().manual_seed(0))[-1].all()
+    with pytest.raises(ValueError, match="generator: got None"):
+        model.step(model.keys[:5])
+    weights = {k: v for k, v in agent.extra_state.items() if k.startswith("model.")}
+    assert weights  # trained once, kept with the agent
+    agent.save(tmp_path)
+    loaded = load_agent(tmp_path)
+    assert all(torch.equal(loaded.extra_state[k], v) for k, v in weights.items())

@@ -51,3 +51,14 @@ def test_bc_on_a_built_dataset_and_a_clear_error_for_a_missing_one(tmp_path, mon
     error = rows["bc|MedSepsis|1 dosing errors|1 dosing errors|0"]
     assert "dataset: got 'stori/medsepsis/t1/clinician-v0'; allowed: a built dataset" in error
     assert "stori-envs datasets build stori/medsepsis/t1/clinician-v0" in error
+
+
+def test_offline_plot_adds_a_cost_panel_for_datasets_with_costs(tmp_path):
+    from benchmarks.offline import plot
+
+    rows = [("Hopper", "bc", 30.0, 2.0, None, None), ("MedSepsis", "bc", 50.0, float("nan"), 2.2, 0.5),
+            ("MedSepsis", "ogsrl", 110.0, 10.0, 7.0, 1.0)]
+    panels = plot(rows, str(tmp_path / "scores.png"))
+    assert (tmp_path / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert panels == [("Hopper", "normalised score (mean, 95 % CI)"), ("MedSepsis", "normalised score (mean, 95 % CI)"),
+                      ("MedSepsis", "true episode cost (mean, 95 % CI)")]

@@ -67,7 +67,7 @@ class EnsembleModel:
         ensemble = init_(Ensemble(x.shape[1], obs_dim, hidden, members), init).to(x.device)
         optimizer = adam(ensemble.parameters(), lr)
         ds = next_norm - x[:, :obs_dim]
-        rew_loc, rew_scale = float(rewards.mean()), float(rewards.std()) + 1e-6
+        rew_loc, rew_scale = float(rewards.mean()), float(rewards.std(correction=0)) + 1e-6
         rew = (rewards - rew_loc) / rew_scale
         done = terminals.float()
         n, losses, window = len(x), [], []

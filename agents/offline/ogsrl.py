@@ -236,7 +236,8 @@ class OGSRL(OfflineBase):
                 torch.as_tensor(train.terminals, device=c.device), loc, scale, steps=c.ensemble_steps,
                 lr=c.ensemble_lr, batch_size=c.batch_size, init=self.generators["init"],
                 sample=self.generators["sample"], **shape)
-        self.model_losses = losses
+        # The model's training curve, saved with the agent's history: mean loss per tenth of its training.
+        self.history["model"] = [{"fraction": (i + 1) / len(losses), "loss": loss} for i, loss in enumerate(losses)]
         self.extra_state.update(model.state())
         return model
 

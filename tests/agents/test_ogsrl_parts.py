@@ -252,3 +252,5 @@ def test_ogsrl_with_the_ensemble_model_keeps_the_guardian(medsepsis, tmp_path):
     agent.save(tmp_path)
     loaded = load_agent(tmp_path)
     assert all(torch.equal(loaded.extra_state[k], v) for k, v in weights.items())
+    curve = agent.history["model"]  # the model's training curve, saved with the agent
+    assert len(curve) == 10 and curve[-1]["fraction"] == 1.0 and loaded.history["model"] == curve

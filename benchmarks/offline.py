@@ -46,6 +46,8 @@ AGENTS: dict[str, tuple[type, dict[str, Any], bool]] = {
     "td3bc": (TD3BC, {}, False),
     "iql": (IQL, {}, False),
     "a2pr": (A2PR, {"vae_hidden": 256}, False),
+    # The released code's hopper-random-v2 settings (spec offline.md 2.3: mask, vae_weight 1.5; discount 0.995)
+    "a2pr-hopper-random": (A2PR, {"vae_hidden": 256, "bc_weight": 1.5, "vae_recon_weight": 1.5, "gamma": 0.995}, False),
     "bc-safe": (BCSafe, {}, True),
     "ogsrl": (OGSRL, {"max_reference": 5000}, True),
     "ogsrl-unguarded": (OGSRL, {"guardian": "none"}, True),

@@ -69,14 +69,16 @@ class RamPeek(Occlusion):
         writes = self.writes(ale) if writes is None else writes
         if not writes:
             return False
-        now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
-        return lookahead_frames(ale, now, noop, outs, verify=not self.mode.always_effective)
+        return lookahead_frames(ale, self._writes_now(ale, writes), noop, outs, verify=not self.mode.always_effective)
 
     def lookahead_pooled(self, ale, noop, pool, writes: Sequence[Write]) -> None:
         """The two look-ahead frames of :meth:`peek_pooled`, read through ``pool`` (a
         :class:`~stori_envs.atari.emulator.FramePool`), for a mode whose ``writes`` (non-empty) always show."""
-        now = (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
-        lookahead_pooled(ale, now, noop, pool)
+        lookahead_pooled(ale, self._writes_now(ale, writes), noop, pool)
+
+    def _writes_now(self, ale, writes: Sequence[Write]):
+        """What to write before each look-ahead frame: ``writes``, or recomputed for a state-dependent mode."""
+        return (lambda: self.writes(ale)) if self.mode.dynamic is not None else (lambda: writes)
 
     def alter(self, obs: Any) -> Any:
         raise TypeError("RamPeek needs the emulator: it is hosted by the Atari frame loop, not on_observation")
